@@ -1,0 +1,40 @@
+/* The interpreter's kernel tables: per op, an fp32/generic reference kernel and, later, an exact
+   integer kernel and a vector-Jacobian product, keyed by the op ids of ir/ops.h.
+   Private to interp/. */
+#ifndef QC_KERNELS_H
+#define QC_KERNELS_H
+
+#include "ir.h"
+#include "pool.h"
+
+typedef struct qc_kctx {
+  qc_pool *pool;     /* may be NULL: run serially */
+  qc_err *err;
+  /* Scratch memory owned by the interpreter, reused across kernels; valid until the kernel
+     returns. Returns NULL (and sets err) on OOM. */
+  void *(*scratch)(struct qc_kctx *k, size_t bytes);
+  void *scratch_owner;
+} qc_kctx;
+
+/* in[i].dtype is QC_DT_UNDEF (data NULL) for an omitted optional input. The interpreter has
+   allocated every out[i] with the dtype and shape that the op's shape inference gave for these
+   inputs; an omitted optional output has dtype QC_DT_UNDEF. Kernels allocate nothing but
+   scratch and report errors through k->err naming the node (qc_node_err). */
+typedef qc_status (*qc_kernel_fn)(qc_kctx *k, const qc_node *n, const qc_tensor *in, int n_in,
+                                  qc_tensor *out, int n_out);
+
+typedef struct {
+  qc_op op;
+  qc_kernel_fn fwd;
+} qc_kernel_row;
+
+/* Each kernel file contributes one table ending with a row whose op is QC_OP_NONE. */
+extern const qc_kernel_row qc_kernels_elementwise[];
+extern const qc_kernel_row qc_kernels_tensor[];
+extern const qc_kernel_row qc_kernels_nn[];
+extern const qc_kernel_row qc_kernels_quant[];
+
+/* Fills table[QC_OP_COUNT] from the contributed tables (NULL where an op has no kernel). */
+void qc_kernels_collect(qc_kernel_fn table[QC_OP_COUNT]);
+
+#endif
