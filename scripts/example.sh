@@ -9,7 +9,7 @@ model=examples/fashion_resnet.onnx
 meta=examples/fashion_resnet.json
 mean=$(/usr/bin/python3 -c "import json;print(json.load(open('$meta'))['mean'])")
 std=$(/usr/bin/python3 -c "import json;print(json.load(open('$meta'))['std'])")
-ref=$(/usr/bin/python3 -c "import json;print(json.load(open('$meta'))['fp32_top1'])")
+ref=$(/usr/bin/python3 -c "import json;print('%.2f' % (100*json.load(open('$meta'))['fp32_top1']))")
 
 echo "== quantc inspect $model"
 build/tools/quantc inspect "$model"
