@@ -521,11 +521,13 @@ qc_status qc_infer_gemm(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo
   int64_t ka = a->rank == 2 ? a->dims[ta ? 0 : 1] : QC_DIM_UNKNOWN;
   int64_t kb = b->rank == 2 ? b->dims[tb ? 1 : 0] : QC_DIM_UNKNOWN;
   int64_t nn = b->rank == 2 ? b->dims[tb ? 0 : 1] : QC_DIM_UNKNOWN;
-  if (known(ka) && known(kb) && ka != kb)
-    return qc_node_err(e, n, QC_ERR_INVALID,
-                       "inner dimensions differ: op(A) is %lld x %lld, op(B) is %lld x %lld",
-                       (long long)m, (long long)ka, (long long)kb, (long long)nn);
   int64_t dims[2] = {m, nn};
+  if (known(ka) && known(kb) && ka != kb) {
+    char b1[64], b2[64];
+    int64_t da[2] = {m, ka}, db[2] = {kb, nn};
+    return qc_node_err(e, n, QC_ERR_INVALID, "inner dimensions differ: op(A) is %s, op(B) is %s",
+                       shape_str(2, da, b1, sizeof b1), shape_str(2, db, b2, sizeof b2));
+  }
   if (n_in > 2 && in[2].dtype != QC_DT_UNDEF) {
     const qc_tinfo *c = &in[2];
     if ((st = same_dtype(n, c, "C", a, "A", e))) return st;
