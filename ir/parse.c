@@ -261,6 +261,13 @@ static qc_status expect(parser *p, char c)
   return next(p);
 }
 
+/* Between list elements: ',' or else the list must end with close. */
+static qc_status list_sep(parser *p, char close)
+{
+  if (!is_punct(p, ',')) return PERR(p, "expected '%c'", close);
+  return next(p);
+}
+
 static qc_status expect_kw(parser *p, const char *kw)
 {
   if (!is_kw(p, kw)) return PERR(p, "expected '%s'", kw);
@@ -370,7 +377,7 @@ static qc_status parse_int32_list(parser *p, int32_t **out, int32_t *n)
   size_t cnt = 0, cap = 0;
   qc_status st = QC_OK;
   while (st == QC_OK && !is_punct(p, ']')) {
-    if (cnt && (st = expect(p, ',')) != QC_OK) break;
+    if (cnt && (st = list_sep(p, ']')) != QC_OK) break;
     int64_t v;
     int line = p->tline, col = p->tcol;
     if ((st = num_int(p, &v)) != QC_OK) break;
@@ -402,7 +409,7 @@ static qc_status parse_float_list(parser *p, float **out, int32_t *n)
   size_t cnt = 0, cap = 0;
   qc_status st = QC_OK;
   while (st == QC_OK && !is_punct(p, ']')) {
-    if (cnt && (st = expect(p, ',')) != QC_OK) break;
+    if (cnt && (st = list_sep(p, ']')) != QC_OK) break;
     float f;
     if ((st = num_double(p, NULL, &f)) != QC_OK) break;
     if (cnt >= INT32_MAX || !grow((void **)&arr, &cap, cnt + 1, sizeof *arr)) {
@@ -438,7 +445,7 @@ static qc_status parse_qparams(parser *p, qc_qparams **out)
   while (!is_punct(p, ')')) {
     if (n_scale >= 0 || n_zp >= 0 || n_mult >= 0 || n_shift >= 0 || seen_bits || seen_axis ||
         seen_cb)
-      TRY(expect(p, ','));
+      TRY(list_sep(p, ')'));
     if (p->k != T_IDENT) return PERR(p, "expected a qparams field");
     char key[16];
     int kline = p->tline, kcol = p->tcol;
@@ -527,7 +534,7 @@ static qc_status parse_dims(parser *p, int *rank, int64_t *dims, bool concrete)
   }
   int r = 0;
   while (!is_punct(p, ']')) {
-    if (r) TRY(expect(p, ','));
+    if (r) TRY(list_sep(p, ']'));
     if (r == QC_MAX_RANK) return PERR(p, "rank above %d", QC_MAX_RANK);
     if (p->k == T_NUM && !p->is_float && p->text[0] != '-') {
       int line = p->tline, col = p->tcol;
@@ -696,7 +703,7 @@ static qc_status parse_data(parser *p, qc_dtype t, int64_t elems, const char *wh
   unsigned char *buf = NULL;
   qc_status st = QC_OK;
   while (!is_punct(p, ']')) {
-    if (cnt && (st = expect(p, ',')) != QC_OK) break;
+    if (cnt && (st = list_sep(p, ']')) != QC_OK) break;
     if (cnt == elems) {
       st = perr_at(p, line, col, "%s has more than %lld values", what, (long long)elems);
       break;
@@ -764,7 +771,7 @@ static qc_status parse_attr_list(parser *p, qc_attr *a)
     const char **arr = NULL;
     a->kind = QC_ATTR_STRINGS;
     while (st == QC_OK && !is_punct(p, ']')) {
-      if (cnt && (st = expect(p, ',')) != QC_OK) break;
+      if (cnt && (st = list_sep(p, ']')) != QC_OK) break;
       if (p->k != T_STR) {
         st = PERR(p, "expected a string");
         break;
@@ -779,13 +786,15 @@ static qc_status parse_attr_list(parser *p, qc_attr *a)
     qc_tensor *arr = NULL;
     a->kind = QC_ATTR_TENSORS;
     while (st == QC_OK && !is_punct(p, ']')) {
-      if (cnt && (st = expect(p, ',')) != QC_OK) break;
+      if (cnt && (st = list_sep(p, ']')) != QC_OK) break;
       if (!grow((void **)&arr, &cap, cnt + 1, sizeof *arr)) {
         st = nomem(p);
         break;
       }
       memset(&arr[cnt], 0, sizeof arr[cnt]);
-      if ((st = parse_tensor(p, &arr[cnt], "tensor")) == QC_OK) cnt++;
+      char what[300];
+      snprintf(what, sizeof what, "attribute '%s'", a->name);
+      if ((st = parse_tensor(p, &arr[cnt], what)) == QC_OK) cnt++;
     }
     if (st == QC_OK && !(a->tensors = qc_arena_alloc(ar, sizeof(qc_tensor) * (cnt + 1)))) st = nomem(p);
     if (st == QC_OK) memcpy(a->tensors, arr, sizeof(qc_tensor) * cnt);
@@ -794,7 +803,7 @@ static qc_status parse_attr_list(parser *p, qc_attr *a)
     numelem *arr = NULL;
     bool any_float = false;
     while (st == QC_OK && !is_punct(p, ']')) {
-      if (cnt && (st = expect(p, ',')) != QC_OK) break;
+      if (cnt && (st = list_sep(p, ']')) != QC_OK) break;
       if (!grow((void **)&arr, &cap, cnt + 1, sizeof *arr)) {
         st = nomem(p);
         break;
@@ -874,7 +883,9 @@ static qc_status parse_attr_value(parser *p, qc_attr *a)
     a->kind = QC_ATTR_TENSOR;
     a->tensors = qc_arena_alloc(ar, sizeof(qc_tensor));
     if (!a->tensors) return nomem(p);
-    return parse_tensor(p, a->tensors, "tensor");
+    char what[300];
+    snprintf(what, sizeof what, "attribute '%s'", a->name);
+    return parse_tensor(p, a->tensors, what);
   }
   return PERR(p, "expected an attribute value");
 }
@@ -887,7 +898,7 @@ static qc_status parse_attrs(parser *p, qc_attr **out, int32_t *n_out)
   size_t cnt = 0, cap = 0;
   qc_status st = QC_OK;
   while (st == QC_OK && !is_punct(p, '}')) {
-    if (cnt && (st = expect(p, ',')) != QC_OK) break;
+    if (cnt && (st = list_sep(p, '}')) != QC_OK) break;
     if (cnt >= INT32_MAX || !grow((void **)&arr, &cap, cnt + 1, sizeof *arr)) {
       st = nomem(p);
       break;
@@ -944,7 +955,9 @@ static qc_status parse_decl(parser *p, char kind)
       st = perr_at(p, line, col, "constant '%s' needs a dtype and a fully known shape", name);
     if (st == QC_OK) st = expect(p, '=');
     has_data = true;
-    if (st == QC_OK) st = parse_data(p, t.dtype, elems, "constant", &data);
+    char what[300];
+    snprintf(what, sizeof what, "constant '%s'", name);
+    if (st == QC_OK) st = parse_data(p, t.dtype, elems, what, &data);
   }
   if (st == QC_OK) {
     int32_t id = qc_graph_find_value(p->g, name);
@@ -1012,7 +1025,11 @@ typedef struct {
 /* The outputs of a node statement, up to and including '='. */
 static qc_status parse_node_outs(parser *p, idlist *outs)
 {
-  if (is_punct(p, '=')) return next(p);
+  if (is_punct(p, '(')) { /* "() = Op(...)": no outputs */
+    TRY(next(p));
+    TRY(expect(p, ')'));
+    return expect(p, '=');
+  }
   for (;;) {
     if (is_kw(p, "_")) {
       TRY(push_id(p, outs, -1));
@@ -1048,7 +1065,7 @@ static qc_status parse_node_outs(parser *p, idlist *outs)
   return expect(p, '=');
 }
 
-/* [outs] '=' Op '(' args ')' ['{' attrs '}'] ['@' name] */
+/* (outs | '()') '=' Op '(' args ')' ['{' attrs '}'] ['@' name] */
 static qc_status parse_node(parser *p)
 {
   idlist outs = {0}, ins = {0};
@@ -1074,7 +1091,7 @@ static qc_status parse_node(parser *p)
   }
   if (st == QC_OK) st = expect(p, '(');
   while (st == QC_OK && !is_punct(p, ')')) {
-    if (ins.n && (st = expect(p, ',')) != QC_OK) break;
+    if (ins.n && (st = list_sep(p, ')')) != QC_OK) break;
     if (is_kw(p, "_")) {
       st = push_id(p, &ins, -1);
     } else if (p->k == T_VAL) {
@@ -1170,7 +1187,7 @@ static qc_status parse_graph(parser *p)
       TRY(parse_decl(p, 'v'));
     } else if (is_kw(p, "output")) {
       TRY(parse_output(p));
-    } else if (p->k == T_VAL || is_kw(p, "_") || is_punct(p, '=')) {
+    } else if (p->k == T_VAL || is_kw(p, "_") || is_punct(p, '(')) {
       TRY(parse_node(p));
     } else if (p->k == T_EOF) {
       return PERR(p, "expected '}'");

@@ -445,7 +445,8 @@ static void put_node(sbuf *b, const qc_graph *g, int32_t id, bool with_data)
     put_valref(b, g, v);
     if (v >= 0 && v < g->n_values) put_type(b, g, &g->values[v]);
   }
-  puts_(b, n->n_out ? " = " : "= ");
+  if (!n->n_out) puts_(b, "()"); /* no outputs: "() = Op(...)" */
+  puts_(b, " = ");
   if ((unsigned)n->op >= QC_OP_COUNT || n->op == QC_OP_NONE) {
     putf(b, "<op %d>", (int)n->op);
   } else {

@@ -307,10 +307,20 @@ qc_status qc_verify(const qc_graph *g, qc_err *e)
     return qc_err_set(e, QC_ERR_NOMEM, "out of memory verifying the graph");
   }
   for (int32_t v = 0; v < nv; v++) prod[v] = -1;
-  for (int32_t i = 0; i < nn; i++) {
+  for (int32_t i = 0; i < nn && st == QC_OK; i++) {
     const qc_node *n = &g->nodes[i];
-    for (int32_t k = 0; k < n->n_out && n->out; k++)
-      if (n->out[k] >= 0 && n->out[k] < nv && prod[n->out[k]] < 0) prod[n->out[k]] = i;
+    for (int32_t k = 0; k < n->n_out && n->out && st == QC_OK; k++) {
+      int32_t v = n->out[k];
+      if (v < 0 || v >= nv) continue;
+      if (prod[v] < 0) {
+        prod[v] = i;
+        continue;
+      }
+      const qc_node *first = &g->nodes[prod[v]];
+      st = qc_err_set(e, QC_ERR_INVALID, "value '%s' is produced by node '%s' (%s) and node '%s' (%s)",
+                      vname(g, v), first->name ? first->name : "?", qc_op_name(first->op),
+                      n->name ? n->name : "?", qc_op_name(n->op));
+    }
   }
   for (int32_t i = 0; i < g->n_inputs && st == QC_OK; i++) {
     int32_t v = g->inputs[i];
@@ -369,10 +379,6 @@ qc_status qc_verify(const qc_graph *g, qc_err *e)
         st = qc_node_err(e, n, QC_ERR_INVALID, "output '%s' is a graph input", vname(g, v));
       } else if (def[v] == 2) {
         st = qc_node_err(e, n, QC_ERR_INVALID, "output '%s' is a constant", vname(g, v));
-      } else if (def[v] == 3) {
-        const qc_node *first = &g->nodes[prod[v]];
-        st = qc_node_err(e, n, QC_ERR_INVALID, "output '%s' is also produced by node '%s' (%s)",
-                         vname(g, v), first->name ? first->name : "?", qc_op_name(first->op));
       } else if (g->values[v].producer != i) {
         st = qc_node_err(e, n, QC_ERR_INVALID, "output '%s' records producer %d, not %d",
                          vname(g, v), (int)g->values[v].producer, (int)i);
