@@ -181,14 +181,17 @@ static qc_status k_dynamic_quantize(qc_kctx *k, const qc_node *n, const qc_tenso
 
 /* ---- MatMulInteger / QLinearMatMul -------------------------------------------------------- */
 
-/* Packs rows [0, M) of a row-major M x K 8-bit matrix minus per-row zero points. */
+/* Packs rows [0, M) of a row-major M x K 8-bit matrix minus per-row zero points, rows padded to
+   qc_igemm_kp(K) with zeros as qc_igemm_s16 wants. */
 static void pack_a(const void *src, qc_dtype t, int64_t off, int64_t M, int64_t K,
                    const qparams *q, int16_t *dst)
 {
+  int64_t kp = qc_igemm_kp(K);
   for (int64_t m = 0; m < M; m++) {
     int32_t zp = qp_zp(q, m);
     for (int64_t kk = 0; kk < K; kk++)
-      dst[m * K + kk] = (int16_t)(qc_qload(src, t, off + m * K + kk) - zp);
+      dst[m * kp + kk] = (int16_t)(qc_qload(src, t, off + m * K + kk) - zp);
+    if (kp > K) dst[m * kp + K] = 0;
   }
 }
 
@@ -233,7 +236,7 @@ static qc_status run_qmatmul(qc_kctx *k, const qc_node *n, const qc_tensor *a,
   if (aq->n != 1 && aq->n != M) return qc_node_err(k->err, n, QC_ERR_INVALID, "a params");
   if (bq->n != 1 && bq->n != N) return qc_node_err(k->err, n, QC_ERR_INVALID, "b params");
   if (batches * M * N == 0) return QC_OK;
-  int64_t a_elems = M * K, b_elems = qc_igemm_packed_elems(K, N);
+  int64_t a_elems = M * qc_igemm_kp(K), b_elems = qc_igemm_packed_elems(K, N);
   size_t bytes = (size_t)(a_elems + b_elems) * sizeof(int16_t) + 64 +
                  (ep->requant ? (size_t)(M * N) * sizeof(int32_t) : 0);
   char *buf = k->scratch(k, bytes);
@@ -246,21 +249,13 @@ static qc_status run_qmatmul(qc_kctx *k, const qc_node *n, const qc_tensor *a,
     for (int i = 0; i < nb; i++) oa += idx[i] * sa[i], ob += idx[i] * sb[i];
     if (oa != prev_a) pack_a(a->data, a->dtype, oa, M, K, aq, A16);
     if (ob != prev_b) {
-      /* Per-column zero points as an int32 vector for the packer. */
-      int32_t zcol[QC_IGEMM_NC];
-      int64_t panels = (N + QC_IGEMM_NC - 1) / QC_IGEMM_NC;
-      for (int64_t p = 0; p < panels; p++) {
-        int64_t n0 = p * QC_IGEMM_NC, nc = N - n0 < QC_IGEMM_NC ? N - n0 : QC_IGEMM_NC;
-        for (int64_t j = 0; j < nc; j++) zcol[j] = qp_zp(bq, n0 + j);
-        /* One panel at a time: source columns [n0, n0 + nc) with row stride N. */
-        const char *src = (const char *)b->data +
-                          (size_t)(ob + n0) * (size_t)(qc_dtypes[b->dtype].bits / 8);
-        qc_igemm_pack_b(src, b->dtype, K, nc, N, zcol, nc, B16 + p * K * QC_IGEMM_NC);
-      }
+      size_t eb = (size_t)(qc_dtypes[b->dtype].bits / 8);
+      qc_igemm_pack_b((const char *)b->data + (size_t)ob * eb, b->dtype, K, N, N, bq->zp,
+                      bq->zp_t, bq->n, B16);
     }
     prev_a = oa, prev_b = ob;
     int32_t *dst = ep->requant ? acc : (int32_t *)y->data + t * M * N;
-    qc_igemm_s16(k->pool, M, N, K, A16, K, B16, dst, N);
+    qc_igemm_s16(k->pool, M, N, K, A16, qc_igemm_kp(K), B16, dst, N);
     if (ep->requant) {
       int32_t yzp = qp_zp(ep->y, 0);
       float ys = qp_scale(ep->y, 0);
@@ -321,21 +316,39 @@ typedef struct {
   int16_t *dst;                             /* packed panels, K x P */
 } im2col_job;
 
+/* n values of an 8-bit row at src with the given element stride, minus zp, to every other
+   int16 of d (the packed layout interleaves pairs of rows). */
+static void gather_row(int16_t *d, int64_t n, const void *src, qc_dtype t, int64_t off,
+                       int64_t stride, int32_t zp)
+{
+  if (t == QC_DT_U8) {
+    const uint8_t *s = (const uint8_t *)src + off;
+    for (int64_t i = 0; i < n; i++) d[2 * i] = (int16_t)(s[i * stride] - zp);
+  } else {
+    const int8_t *s = (const int8_t *)src + off;
+    for (int64_t i = 0; i < n; i++) d[2 * i] = (int16_t)(s[i * stride] - zp);
+  }
+}
+
 /* Rows [begin, end) of im2col: row r = (c, kernel offset), column p = output position; the
    value is x - x_zp at the input position, 0 where it falls in the padding (the spec pads with
-   the zero point). */
+   the zero point). Written straight into the GEMM's packed panels. */
 static void im2col_task(void *arg, int64_t begin, int64_t end, int worker)
 {
   const im2col_job *j = arg;
-  int sd = j->sd;
-  int64_t ksz = j->K / j->cg, in_sz = j->in_stride[0] * j->in[0];
+  int sd = j->sd, last = sd - 1;
+  int64_t ksz = j->K / j->cg, in_sz = j->in_stride[0] * j->in[0], olast = j->os[last];
+  int64_t s_last = j->st[last], in_last = j->in[last], kp = qc_igemm_kp(j->K);
   for (int64_t r = begin; r < end; r++) {
-    int64_t c = r / ksz, kr = r % ksz, koff[QC_MAX_RANK];
+    int64_t c = r / ksz, kr = r % ksz, koff[QC_MAX_RANK], o[QC_MAX_RANK] = {0};
     for (int d = sd - 1; d >= 0; d--) koff[d] = kr % j->ks[d], kr /= j->ks[d];
-    int64_t o[QC_MAX_RANK] = {0};
-    int64_t last = sd - 1, olast = j->os[last];
+    /* Along the last dim the input index is ol * s + off; in range for ol in [lo, hi). */
+    int64_t off = koff[last] * j->dl[last] - j->pb[last];
+    int64_t lo = off >= 0 ? 0 : (-off + s_last - 1) / s_last;
+    int64_t hi = in_last - off <= 0 ? 0 : (in_last - off + s_last - 1) / s_last;
+    if (hi > olast) hi = olast;
+    if (lo > hi) lo = hi;
     for (int64_t p = 0; p < j->P; p += olast) {
-      /* Outer spatial dims: input offset and validity of this row of output positions. */
       int64_t base = c * in_sz;
       bool valid = true;
       for (int d = 0; d < last; d++) {
@@ -343,13 +356,20 @@ static void im2col_task(void *arg, int64_t begin, int64_t end, int worker)
         if (i < 0 || i >= j->in[d]) valid = false;
         base += i * j->in_stride[d];
       }
-      for (int64_t ol = 0; ol < olast; ol++) {
-        int64_t pp = p + ol;
-        int16_t *d16 = j->dst + ((pp / QC_IGEMM_NC) * j->K + r) * QC_IGEMM_NC + pp % QC_IGEMM_NC;
-        int64_t i = ol * j->st[last] + koff[last] * j->dl[last] - j->pb[last];
-        *d16 = valid && i >= 0 && i < j->in[last]
-                   ? (int16_t)(qc_qload(j->x, j->xt, base + i) - j->xzp)
-                   : 0;
+      int64_t vlo = valid ? lo : olast, vhi = valid ? hi : olast;
+      /* Segments that stay inside one panel. */
+      for (int64_t ol = 0; ol < olast;) {
+        int64_t pp = p + ol, seg = QC_IGEMM_NC - pp % QC_IGEMM_NC;
+        if (seg > olast - ol) seg = olast - ol;
+        int16_t *d16 = j->dst + qc_igemm_b_index(kp, r, pp);
+        int64_t a0 = vlo > ol ? (vlo < ol + seg ? vlo : ol + seg) : ol;
+        int64_t a1 = vhi < ol + seg ? (vhi > a0 ? vhi : a0) : ol + seg;
+        for (int64_t q = ol; q < a0; q++) d16[2 * (q - ol)] = 0;
+        if (a1 > a0)
+          gather_row(d16 + 2 * (a0 - ol), a1 - a0, j->x, j->xt, base + a0 * s_last + off, s_last,
+                     j->xzp);
+        for (int64_t q = a1; q < ol + seg; q++) d16[2 * (q - ol)] = 0;
+        ol += seg;
       }
       for (int d = last - 1; d >= 0; d--) {
         if (++o[d] < j->os[d]) break;
@@ -357,8 +377,7 @@ static void im2col_task(void *arg, int64_t begin, int64_t end, int worker)
       }
     }
     /* Zero the padding columns of the last panel. */
-    for (int64_t pp = j->P; pp % QC_IGEMM_NC; pp++)
-      j->dst[((pp / QC_IGEMM_NC) * j->K + r) * QC_IGEMM_NC + pp % QC_IGEMM_NC] = 0;
+    for (int64_t pp = j->P; pp % QC_IGEMM_NC; pp++) j->dst[qc_igemm_b_index(kp, r, pp)] = 0;
   }
 }
 
@@ -411,7 +430,7 @@ static qc_status run_qconv(qc_kctx *k, const qc_node *n, const qc_tensor *x, con
   int64_t mg = M / group, K = j.K;
   int64_t b_elems = qc_igemm_packed_elems(K, P);
   if (N * M * P == 0) return QC_OK;
-  size_t a_bytes = ((size_t)(M * K) * sizeof(int16_t) + 63) & ~(size_t)63;
+  size_t a_bytes = ((size_t)(M * qc_igemm_kp(K)) * sizeof(int16_t) + 63) & ~(size_t)63;
   size_t b_bytes = ((size_t)b_elems * sizeof(int16_t) + 63) & ~(size_t)63;
   size_t bytes = a_bytes + b_bytes + (requant ? (size_t)(mg * P) * sizeof(int32_t) : 0);
   char *buf = k->scratch(k, bytes);
@@ -428,13 +447,16 @@ static qc_status run_qconv(qc_kctx *k, const qc_node *n, const qc_tensor *x, con
   float xs = requant ? qp_scale(xq, 0) : 0.0f, ys = requant ? qp_scale(yq, 0) : 0.0f;
   int32_t yzp = requant ? qp_zp(yq, 0) : 0, lo = 0, hi = 0;
   if (requant) qc_qrange(y->dtype, &lo, &hi);
+  if (K & 1) /* row K pairs with the last row; im2col never writes it */
+    for (int64_t pp = 0; pp < P + (-P & (QC_IGEMM_NC - 1)); pp++)
+      j.dst[qc_igemm_b_index(K + 1, K, pp)] = 0;
   for (int64_t b = 0; b < N; b++)
     for (int64_t g = 0; g < group; g++) {
       j.x = (const char *)x->data + (size_t)(b * x_img + g * j.cg * in_sz) * xb;
       qc_pool_run(k->pool, K, 16, im2col_task, &j);
       int64_t m0 = g * mg;
       int32_t *dst = requant ? acc : (int32_t *)y->data + b * y_img + m0 * P;
-      qc_igemm_s16(k->pool, mg, P, K, W16 + m0 * K, K, j.dst, dst, P);
+      qc_igemm_s16(k->pool, mg, P, K, W16 + m0 * qc_igemm_kp(K), qc_igemm_kp(K), j.dst, dst, P);
       if (!requant) continue;
       for (int64_t m = 0; m < mg; m++) {
         float mult = qc_requant_mult(xs, qp_scale(wq, m0 + m), ys);

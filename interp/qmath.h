@@ -10,15 +10,19 @@
 #include "ir.h"
 #include "pool.h"
 
-/* Round to nearest, ties to even (ONNX QuantizeLinear, numpy.rint), computed without touching
-   the floating-point environment: x - floor(x) is exact in binary floating point. NaN stays
-   NaN, +-inf stays. */
+/* Round to nearest, ties to even (ONNX QuantizeLinear, numpy.rint), computed in integers so it
+   neither reads the floating-point environment nor calls libm: below 2^23 the truncation and
+   x - trunc(x) are exact; at or above it every float is already an integer. NaN and +-inf are
+   returned as they are; the result's sign of zero is unspecified. */
 static inline float qc_round_half_even(float x)
 {
-  float r = floorf(x);
-  float d = x - r;
-  if (d > 0.5f || (d == 0.5f && fmodf(r, 2.0f) != 0.0f)) r += 1.0f;
-  return r;
+  if (!(fabsf(x) < 8388608.0f)) return x;
+  int32_t i = (int32_t)x;
+  float d = x - (float)i;
+  /* Branch-free: data-dependent ties and fractions mispredict. */
+  int odd = i & 1;
+  i += ((d > 0.5f) | ((d == 0.5f) & odd)) - ((d < -0.5f) | ((d == -0.5f) & odd));
+  return (float)i;
 }
 
 /* The integer range of a quantized dtype (u8, i8, i32); 0 for any other dtype. */
@@ -38,11 +42,11 @@ static inline int qc_qrange(qc_dtype t, int32_t *lo, int32_t *hi)
 static inline int32_t qc_quant_round(float v, int32_t zp, int32_t lo, int32_t hi)
 {
   float r = qc_round_half_even(v);
-  if (r != r) r = 0.0f;
+  r = r == r ? r : 0.0f;
   /* lo - zp and hi - zp are small integers for 8-bit ranges, exact in float. */
   float flo = (float)((int64_t)lo - zp), fhi = (float)((int64_t)hi - zp);
-  if (r <= flo) return lo;
-  if (r >= fhi) return hi;
+  r = r < flo ? flo : r;
+  r = r > fhi ? fhi : r;
   return (int32_t)r + zp;
 }
 
@@ -102,22 +106,41 @@ static inline int32_t qc_qload(const void *src, qc_dtype t, int64_t i)
  * 3x3 conv over 512 channels has K = 4608, VGG's first FC K = 25088. qc_igemm_k_exact() gives
  * the bound.
  *
- * B is packed in panels of QC_IGEMM_NC columns: element (k, n) lives at
- * ((n / NC) * K + k) * NC + n % NC, columns past N zero. im2col writes this layout directly. */
+ * B is packed in panels of QC_IGEMM_NC columns and pairs of rows (so that one multiply-add
+ * instruction takes two k at once): with Kp = K rounded up to even, element (k, n) lives at
+ * qc_igemm_b_index(); row K (when K is odd) and columns past N are zero. im2col writes this
+ * layout directly. */
 #define QC_IGEMM_NC 64
+
+static inline int64_t qc_igemm_kp(int64_t K) { return K + (K & 1); }
+static inline int64_t qc_igemm_b_index(int64_t Kp, int64_t k, int64_t n)
+{
+  return ((n / QC_IGEMM_NC) * Kp + (k & ~(int64_t)1)) * QC_IGEMM_NC + (n % QC_IGEMM_NC) * 2 +
+         (k & 1);
+}
 
 /* Elements of a packed B (K x N); -1 on overflow. */
 int64_t qc_igemm_packed_elems(int64_t K, int64_t N);
-/* Packs a row-major K x N matrix of any 8-bit/32-bit dtype, minus per-column zero points zp
-   (n_zp is 1 or N), into panels. Values must fit int16 after subtraction (8-bit inputs do). */
+/* Packs a row-major K x N matrix of an 8-bit dtype, minus per-column zero points (zp of dtype
+   zp_t with n_zp entries, 1 or N; NULL: zero), into panels, padding included. Values must fit int16 after subtraction
+   (8-bit inputs do). */
 void qc_igemm_pack_b(const void *src, qc_dtype t, int64_t K, int64_t N, int64_t ld,
-                     const int32_t *zp, int64_t n_zp, int16_t *dst);
+                     const void *zp, qc_dtype zp_t, int64_t n_zp, int16_t *dst);
 /* Largest K for which the accumulation above is exact given max|a| and max|b|. */
 int64_t qc_igemm_k_exact(int32_t max_abs_a, int32_t max_abs_b);
 
-/* A is M x K, row-major with row stride lda; Bp is packed (see above); C is M x N with row
-   stride ldc, overwritten. Tiles of rows x panels are spread over the pool (p may be NULL). */
+/* A is M x K, row-major with an even row stride lda >= qc_igemm_kp(K) and, when K is odd, a
+   zero at A[m][K] (the kernels read k in pairs); Bp is packed (see above); C is M x N with row
+   stride ldc, overwritten. Tiles of rows x panels are spread over the pool (p may be NULL).
+   On x86-64 CPUs with AVX2 the micro-kernel uses vpmaddwd (exact here: |a|, |b| <= 255, so
+   a0 * b0 + a1 * b1 cannot overflow int32) and wrapping vpaddd, giving the same bits as the
+   portable path. */
 void qc_igemm_s16(qc_pool *p, int64_t M, int64_t N, int64_t K, const int16_t *A, int64_t lda,
                   const int16_t *Bp, int32_t *C, int64_t ldc);
+/* The same with the portable micro-kernel forced (tests compare the two). */
+void qc_igemm_s16_portable(qc_pool *p, int64_t M, int64_t N, int64_t K, const int16_t *A,
+                           int64_t lda, const int16_t *Bp, int32_t *C, int64_t ldc);
+/* "avx2" or "generic": the micro-kernel qc_igemm_s16 picks on this CPU. */
+const char *qc_igemm_kernel_name(void);
 
 #endif
