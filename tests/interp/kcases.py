@@ -21,7 +21,7 @@ QC = {np.dtype(np.float32): 'f32', np.dtype(np.float64): 'f64', np.dtype(np.floa
 
 def tensor(a, dt=None):
     """'DTYPE RANK DIMS.. HEX'; dt='bf16' takes a as the uint16 bit patterns."""
-    a = np.ascontiguousarray(a)
+    a = np.array(a, copy=True, order='C')
     name = dt or QC[a.dtype]
     hx = a.astype(a.dtype.newbyteorder('<')).tobytes().hex() or '-'
     return ' '.join([name, str(a.ndim)] + [str(d) for d in a.shape] + [hx])
@@ -389,6 +389,335 @@ REF16 = {
 
 
 SUITES = {'broadcast': suite_broadcast, 'intmath': suite_intmath, 'unary': suite_unary}
+
+
+# ---- tensor ops ----------------------------------------------------------------------------
+
+def i64(v):
+    return np.array(v, dtype=np.int64)
+
+
+def suite_movement():
+    x = rand((2, 3, 4))
+    # Reshape: 0 copies, -1 infers, allowzero keeps zeros
+    for shp in [[0, -1], [-1], [4, 0, 2], [2, 3, 2, 2], [0, 0, 0], [24], [1, -1, 1]]:
+        want = x.reshape([x.shape[i] if v == 0 else v for i, v in enumerate(shp)])
+        Case('reshape_%s' % '_'.join(map(str, shp)), 'Reshape').inp(x).inp(i64(shp)).out(want).emit()
+    e = rand((0, 3))
+    Case('reshape_allowzero', 'Reshape').attr('allowzero', 1).inp(e).inp(i64([3, 0])).out(e.reshape(3, 0)).emit()
+    Case('reshape_empty_infer', 'Reshape').inp(e).inp(i64([-1, 3])).out(e.reshape(-1, 3)).emit()
+    Case('reshape_scalar', 'Reshape').inp(np.float32(5)).inp(i64([1, 1])).out(np.full((1, 1), 5, np.float32)).emit()
+    Case('reshape_to_scalar', 'Reshape').inp(np.ones((1, 1), np.float32)).inp(i64([])).out(np.float32(1)).emit()
+    # Transpose: every permutation of a rank-4 tensor, several dtypes
+    import itertools
+    y = rand((2, 3, 4, 5))
+    for k, perm in enumerate(itertools.permutations(range(4))):
+        Case('transpose_%d' % k, 'Transpose').attr('perm', list(perm)).inp(y).out(y.transpose(perm)).emit()
+    for dt in [np.int8, np.float16, np.int64, np.bool_]:
+        z = rand((3, 1, 5, 2), dt)
+        Case('transpose_' + QC[np.dtype(dt)], 'Transpose').inp(z).out(z.transpose()).emit()
+    big = rand((64, 48, 33))
+    Case('transpose_big', 'Transpose').attr('perm', [2, 0, 1]).inp(big).out(big.transpose(2, 0, 1)).emit()
+    # Slice: negative steps, clamping, INT64 extremes, omitted axes/steps
+    s = rand((5, 6, 7))
+    big_i = np.iinfo(np.int64).max
+    small_i = np.iinfo(np.int64).min
+    specs = [([1, 0], [4, 6], [0, 1], [1, 2], np.s_[1:4, 0:6:2]),
+             ([-1], [small_i], [2], [-1], np.s_[:, :, ::-1]),
+             ([4, 5], [0, 1], [0, 1], [-2, -3], np.s_[4:0:-2, 5:1:-3]),
+             ([10], [-10], [1], [-1], np.s_[:, 10:-10:-1]),
+             ([-100], [big_i], [0], [1], np.s_[-100:]),
+             ([2], [2], [0], [1], np.s_[2:2]),
+             ([0], [big_i], [-1], [3], np.s_[:, :, 0::3]),
+             ([3], [1], [0], [1], np.s_[3:1])]
+    for k, (st, en, ax, sp, sl) in enumerate(specs):
+        Case('slice_%d' % k, 'Slice').inp(s).inp(i64(st)).inp(i64(en)).inp(i64(ax)).inp(i64(sp)).out(s[sl]).emit()
+    Case('slice_default_axes', 'Slice').inp(s).inp(i64([1, -2])).inp(i64([3, 100])).out(s[1:3, -2:]).emit()
+    Case('slice_omitted_axes', 'Slice').inp(s).inp(i64([1])).inp(i64([3])).inp(None).inp(i64([2])).out(s[1:3:2]).emit()
+    Case('slice_i32', 'Slice').inp(s).inp(np.array([1], np.int32)).inp(np.array([-1], np.int32)).inp(np.array([-1], np.int32)).out(s[:, :, 1:-1]).emit()
+    # Pad: constant (with value, negative pads), reflect, edge
+    p = rand((2, 3, 4), np.int32)
+    Case('pad_constant', 'Pad').inp(p).inp(i64([0, 1, 2, 1, 0, 3])).inp(np.int32(7)).out(
+        np.pad(p, [(0, 1), (1, 0), (2, 3)], constant_values=7)).emit()
+    Case('pad_zero_default', 'Pad').inp(p).inp(i64([1, 0, 0, 0, 0, 1])).out(np.pad(p, [(1, 0), (0, 0), (0, 1)])).emit()
+    Case('pad_negative', 'Pad').inp(p).inp(i64([0, -1, 1, 0, 1, -2])).out(np.pad(p, [(0, 0), (0, 1), (1, 0)])[:, 1:, :-2]).emit()
+    Case('pad_reflect', 'Pad').attr('mode', 'reflect').inp(p).inp(i64([1, 2, 3, 1, 0, 3])).out(
+        np.pad(p, [(1, 1), (2, 0), (3, 3)], mode='reflect')).emit()
+    Case('pad_edge', 'Pad').attr('mode', 'edge').inp(p).inp(i64([2, 0, 5, 0, 4, 1])).out(
+        np.pad(p, [(2, 0), (0, 4), (5, 1)], mode='edge')).emit()
+    pf = rand((1, 2, 3, 3))
+    Case('pad_axes', 'Pad').inp(pf).inp(i64([1, 2, 1, 0])).inp(np.float32(-1)).inp(i64([-1, 2])).out(
+        np.pad(pf, [(0, 0), (0, 0), (2, 0), (1, 1)], constant_values=-1)).emit()
+    # Concat, Split
+    a, b, c = rand((2, 3, 4)), rand((2, 1, 4)), rand((2, 0, 4))
+    Case('concat_mid', 'Concat').attr('axis', 1).inp(a).inp(b).inp(c).out(np.concatenate([a, b, c], 1)).emit()
+    Case('concat_neg', 'Concat').attr('axis', -1).inp(a).inp(a).out(np.concatenate([a, a], -1)).emit()
+    Case('concat_one', 'Concat').attr('axis', 0).inp(a).out(a).emit()
+    q = rand((4, 9), np.int16)
+    Case('split_equal', 'Split').attr('axis', 1).inp(q).out(q[:, :3]).out(q[:, 3:6]).out(q[:, 6:]).emit()
+    Case('split_sizes', 'Split').attr('axis', -1).inp(q).inp(i64([2, 0, 7])).out(q[:, :2]).out(q[:, 2:2]).out(q[:, 2:]).emit()
+    # Squeeze, Unsqueeze, Flatten
+    u = rand((1, 3, 1, 5))
+    Case('squeeze_all', 'Squeeze').inp(u).out(u.reshape(3, 5)).emit()
+    Case('squeeze_neg', 'Squeeze').inp(u).inp(i64([-2])).out(u.reshape(1, 3, 5)).emit()
+    Case('unsqueeze_mixed', 'Unsqueeze').inp(u).inp(i64([-1, 0, 3])).out(u.reshape(1, 1, 3, 1, 1, 5, 1)).emit()
+    Case('unsqueeze_scalar', 'Unsqueeze').inp(np.float32(2)).inp(i64([0])).out(np.array([2], np.float32)).emit()
+    for ax in [0, 2, 4, -1]:
+        Case('flatten_%d' % ax, 'Flatten').attr('axis', ax).inp(u).out(
+            u.reshape(int(np.prod(u.shape[:ax])), -1)).emit()
+    # Gather, GatherElements
+    g = rand((5, 4, 3))
+    idx = np.array([[0, -1], [4, 2], [1, 1]], np.int64)
+    for ax in [0, -3]:
+        Case('gather_ax%d' % ax, 'Gather').attr('axis', ax).inp(g).inp(idx).out(np.take(g, idx % 5, axis=0)).emit()
+    Case('gather_ax2', 'Gather').attr('axis', 2).inp(g).inp(np.array([2, 0], np.int32)).out(np.take(g, [2, 0], axis=2)).emit()
+    Case('gather_scalar_idx', 'Gather').attr('axis', 1).inp(g).inp(np.int64(3)).out(g[:, 3]).emit()
+    ge_idx = rng.integers(-4, 4, size=(5, 2, 3)).astype(np.int64)
+    Case('gather_elements', 'GatherElements').attr('axis', 1).inp(g).inp(ge_idx).out(
+        np.take_along_axis(g, ge_idx % 4, axis=1)).emit()
+    # Expand, Tile
+    ex = rand((3, 1))
+    Case('expand_up', 'Expand').inp(ex).inp(i64([2, 1, 4])).out(np.broadcast_to(ex, (2, 3, 4))).emit()
+    Case('expand_ones', 'Expand').inp(ex).inp(i64([1, 1])).out(ex).emit()
+    Case('expand_scalar', 'Expand').inp(np.float32(3)).inp(i64([2, 2])).out(np.full((2, 2), 3, np.float32)).emit()
+    t = rand((2, 3), np.int8)
+    Case('tile', 'Tile').inp(t).inp(i64([3, 2])).out(np.tile(t, (3, 2))).emit()
+    Case('tile_zero', 'Tile').inp(t).inp(i64([0, 2])).out(np.tile(t, (0, 2))).emit()
+    # Range
+    Case('range_f', 'Range').inp(np.float32(1)).inp(np.float32(2.05)).inp(np.float32(0.25)).out(
+        np.arange(1, 2.05, 0.25, dtype=np.float32)).emit()
+    Case('range_i64_neg', 'Range').inp(np.int64(10)).inp(np.int64(-3)).inp(np.int64(-4)).out(np.arange(10, -3, -4)).emit()
+    Case('range_empty', 'Range').inp(np.int32(5)).inp(np.int32(1)).inp(np.int32(1)).out(np.arange(5, 1, 1, dtype=np.int32)).emit()
+    # DepthToSpace / SpaceToDepth, checked against the spec's reshape-transpose definition
+    d = rand((2, 12, 3, 2))
+    b = 2
+    n_, c_, h_, w_ = d.shape
+    dcr = d.reshape(n_, b, b, c_ // 4, h_, w_).transpose(0, 3, 4, 1, 5, 2).reshape(n_, c_ // 4, h_ * b, w_ * b)
+    crd = d.reshape(n_, c_ // 4, b, b, h_, w_).transpose(0, 1, 4, 2, 5, 3).reshape(n_, c_ // 4, h_ * b, w_ * b)
+    Case('d2s_dcr', 'DepthToSpace').attr('blocksize', 2).inp(d).out(dcr).emit()
+    Case('d2s_crd', 'DepthToSpace').attr('blocksize', 2).attr('mode', 'CRD').inp(d).out(crd).emit()
+    sd = rand((1, 3, 6, 9))
+    s2d = sd.reshape(1, 3, 2, 3, 3, 3).transpose(0, 3, 5, 1, 2, 4).reshape(1, 27, 2, 3)
+    Case('s2d', 'SpaceToDepth').attr('blocksize', 3).inp(sd).out(s2d).emit()
+    # Shape, Size, Constant, ConstantOfShape, Trilu
+    Case('shape_slice', 'Shape').attr('start', -3).attr('end', -1).inp(d).out(i64([12, 3])).emit()
+    Case('shape_empty', 'Shape').attr('start', 3).attr('end', 1).inp(d).out(i64([])).emit()
+    Case('size_empty', 'Size').inp(rand((3, 0))).out(np.int64(0)).emit()
+    Case('const_ints', 'Constant').attr('value_ints', [3, -1]).out(i64([3, -1])).emit()
+    Case('const_float', 'Constant').attr('value_float', 2.5).out(np.float32(2.5)).emit()
+    Case('const_floats', 'Constant').attr('value_floats', [1.0, 2.5], 'fs').out(np.array([1, 2.5], np.float32)).emit()
+    Case('const_int', 'Constant').attr('value_int', 7).out(np.int64(7)).emit()
+    Case('const_tensor_u8', 'Constant').attr('value', np.arange(6, dtype=np.uint8).reshape(2, 3), 't').out(
+        np.arange(6, dtype=np.uint8).reshape(2, 3)).emit()
+    Case('cos_default', 'ConstantOfShape').inp(i64([2, 3])).out(np.zeros((2, 3), np.float32)).emit()
+    Case('cos_i64', 'ConstantOfShape').attr('value', i64([-9]), 't').inp(i64([3])).out(i64([-9, -9, -9])).emit()
+    tr = rand((2, 3, 5), np.float64)
+    for up in [0, 1]:
+        for kk in [-1, 0, 2, 9]:
+            want = np.triu(tr, kk) if up else np.tril(tr, kk)
+            Case('trilu_%d_%d' % (up, kk), 'Trilu').attr('upper', up).inp(tr).inp(np.int64(kk)).out(want).emit()
+
+
+def suite_reduce():
+    x = rand((3, 4, 5, 2), np.float32, lo=0.1, hi=2)
+    fns = {'ReduceSum': np.sum, 'ReduceMean': np.mean, 'ReduceMax': np.max, 'ReduceMin': np.min,
+           'ReduceProd': np.prod, 'ReduceL1': lambda v, axis, keepdims: np.sum(np.abs(v), axis=axis, keepdims=keepdims),
+           'ReduceL2': lambda v, axis, keepdims: np.sqrt(np.sum(v * v, axis=axis, keepdims=keepdims)),
+           'ReduceLogSum': lambda v, axis, keepdims: np.log(np.sum(v, axis=axis, keepdims=keepdims)),
+           'ReduceLogSumExp': lambda v, axis, keepdims: np.log(np.sum(np.exp(v), axis=axis, keepdims=keepdims)),
+           'ReduceSumSquare': lambda v, axis, keepdims: np.sum(v * v, axis=axis, keepdims=keepdims)}
+    for axes in [None, [0], [1, 3], [-1, 0], [0, 1, 2], [2], [0, 2]]:
+        for keep in [0, 1]:
+            for op, f in fns.items():
+                ax = None if axes is None else tuple(axes)
+                y = np.asarray(f(x.astype(np.float64), axis=ax, keepdims=bool(keep))).astype(np.float32)
+                c = Case('%s_%s_%d' % (op, 'all' if axes is None else '_'.join(map(str, axes)), keep), op)
+                c.attr('keepdims', keep)
+                c.inp(x)
+                if op == 'ReduceSum':
+                    if axes is not None:
+                        c.inp(i64(axes))
+                elif axes is not None:
+                    c.attr('axes', axes)
+                c.out(y).tol(1e-5, 1e-6).emit()
+    # integers reduce exactly; empty axes input with noop
+    xi = rand((4, 6), np.int32)
+    Case('sum_i32', 'ReduceSum').inp(xi).inp(i64([1])).attr('keepdims', 0).out(np.sum(xi, 1).astype(np.int32)).emit()
+    Case('max_i32', 'ReduceMax').attr('axes', [0]).inp(xi).out(np.max(xi, 0, keepdims=True)).emit()
+    Case('mean_i64', 'ReduceMean').attr('axes', [1]).inp(xi.astype(np.int64)).out(
+        np.trunc(np.sum(xi, 1, keepdims=True) / 6).astype(np.int64)).emit()
+    Case('sum_noop', 'ReduceSum').attr('noop_with_empty_axes', 1).inp(xi).inp(i64([])).out(xi).emit()
+    Case('sum_empty_axes_all', 'ReduceSum').inp(xi).inp(i64([])).out(np.sum(xi, keepdims=True).astype(np.int32)).emit()
+    # reducing a zero-size axis gives the identity element
+    z = rand((2, 0, 3))
+    Case('sum_zero', 'ReduceSum').attr('keepdims', 0).inp(z).inp(i64([1])).out(np.zeros((2, 3), np.float32)).emit()
+    Case('prod_zero', 'ReduceProd').attr('axes', [1]).inp(z).out(np.ones((2, 1, 3), np.float32)).emit()
+    Case('max_zero', 'ReduceMax').attr('axes', [1]).inp(z).out(np.full((2, 1, 3), -np.inf, np.float32)).emit()
+    # big ones: a global average pool and a leading-axis sum
+    big = rand((4, 64, 30, 30))
+    Case('mean_hw', 'ReduceMean').attr('axes', [2, 3]).inp(big).out(big.astype(np.float64).mean((2, 3), keepdims=True).astype(np.float32)).tol(1e-5, 1e-6).emit()
+    Case('sum_n', 'ReduceSum').inp(big).inp(i64([0])).out(big.astype(np.float64).sum(0, keepdims=True).astype(np.float32)).tol(1e-5, 1e-5).emit()
+    lse = np.array([[1000, 999, -np.inf], [-np.inf, -np.inf, -np.inf]], np.float32)
+    with np.errstate(all='ignore'):
+        Case('lse_stable', 'ReduceLogSumExp').attr('axes', [1]).inp(lse).out(
+            np.array([[1000 + np.log1p(np.exp(-1))], [-np.inf]], np.float32)).emit()
+    # ArgMax / ArgMin with ties, select_last_index, several dtypes
+    for dt in [np.float32, np.int32, np.uint8, np.float16]:
+        a = rng.integers(0, 4, size=(3, 5, 4)).astype(dt)
+        for op, f in [('ArgMax', np.argmax), ('ArgMin', np.argmin)]:
+            for ax in [0, 1, -1]:
+                for last in [0, 1]:
+                    for keep in [0, 1]:
+                        if last:
+                            flip = np.flip(a, ax)
+                            y = a.shape[ax] - 1 - f(flip, axis=ax)
+                        else:
+                            y = f(a, axis=ax)
+                        if keep:
+                            y = np.expand_dims(y, ax)
+                        Case('%s_%s_%d_%d_%d' % (op, QC[np.dtype(dt)], ax, last, keep), op).attr('axis', ax).attr(
+                            'select_last_index', last).attr('keepdims', keep).inp(a).out(y.astype(np.int64)).emit()
+    # CumSum
+    cs = rand((3, 4, 5), np.float64)
+    for ax in [0, 1, -1]:
+        for excl in [0, 1]:
+            for rev in [0, 1]:
+                v = np.flip(cs, ax) if rev else cs
+                y = np.cumsum(v, axis=ax)
+                if excl:
+                    y = y - v
+                if rev:
+                    y = np.flip(y, ax)
+                Case('cumsum_%d_%d_%d' % (ax, excl, rev), 'CumSum').attr('exclusive', excl).attr('reverse', rev).inp(
+                    cs).inp(np.int32(ax)).out(y).emit()
+    ci = rand((7,), np.int64)
+    Case('cumsum_i64', 'CumSum').inp(ci).inp(np.int64(0)).out(np.cumsum(ci)).emit()
+
+
+def suite_cast():
+    vals = np.array([0, -0.0, 1.5, -2.5, 2.5, 3.75, -7.9, 100.2, 255.9, 65504, 65520, 1e-5, 6e-8,
+                     3e-8, -1e30, 1e30, np.inf, -np.inf], np.float64)
+    all_dt = [np.float32, np.float64, np.float16, np.int8, np.int16, np.int32, np.int64, np.uint8,
+              np.uint16, np.uint32, np.uint64, np.bool_]
+    onnx_id = {np.float32: 1, np.uint8: 2, np.int8: 3, np.uint16: 4, np.int16: 5, np.int32: 6,
+               np.int64: 7, np.bool_: 9, np.float16: 10, np.float64: 11, np.uint32: 12, np.uint64: 13}
+    small = np.array([0, 1, -1, 3.7, -3.7, 100, -100, 127.5], np.float64)
+    for src in all_dt:
+        for dst in all_dt:
+            v = vals if (src in (np.float32, np.float64, np.float16) and dst in (np.float32, np.float64, np.float16)) else small
+            with np.errstate(all='ignore'):
+                x = v.astype(src)
+                if dst == np.bool_:
+                    y = x.astype(np.bool_)
+                elif src in (np.float32, np.float64, np.float16) and np.issubdtype(dst, np.integer):
+                    y = np.trunc(x.astype(np.float64)).astype(np.int64).astype(dst)
+                else:
+                    y = x.astype(dst)
+            Case('cast_%s_%s' % (QC[np.dtype(src)], QC[np.dtype(dst)]), 'Cast').attr('to', onnx_id[dst]).inp(x).out(y).tol(0, 0).emit()
+    # every f16 bit pattern (but NaNs) round trips through f32 and f64
+    h = np.arange(65536, dtype=np.uint32).astype(np.uint16).view(np.float16)
+    h = h[~np.isnan(h)]
+    Case('cast_f16_f32_all', 'Cast').attr('to', 1).inp(h).out(h.astype(np.float32)).tol(0, 0).emit()
+    Case('cast_f32_f16_all', 'Cast').attr('to', 10).inp(h.astype(np.float32)).out(h).tol(0, 0).emit()
+    # f32 -> f16 rounding (ties to even, subnormals, overflow) against numpy
+    r = np.concatenate([rng.standard_normal(4000) * 10.0 ** rng.integers(-9, 6, 4000),
+                        (np.arange(-2048, 2048) + 0.5) * 2.0 ** -24]).astype(np.float32)
+    with np.errstate(all='ignore'):
+        Case('cast_f32_f16_round', 'Cast').attr('to', 10).inp(r).out(r.astype(np.float16)).tol(0, 0).emit()
+        Case('cast_f64_f16_round', 'Cast').attr('to', 10).inp(r.astype(np.float64) * 1.0000001).out(
+            (r.astype(np.float64) * 1.0000001).astype(np.float16)).tol(0, 0).emit()
+    # bf16: round to nearest even, both directions
+    f = np.array([1.0, 1.00390625, 1.01171875, 3.1415926, -2.7182818, 1e-40, 3e38, np.inf, -np.inf], np.float32)
+    bits = f.view(np.uint32).astype(np.uint64)
+    rne = ((bits + 0x7fff + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+    Case('cast_f32_bf16', 'Cast').attr('to', 16).inp(f).out(rne, 'bf16').tol(0, 0).emit()
+    Case('cast_bf16_f32', 'Cast').attr('to', 1).inp(rne, 'bf16').out(
+        (rne.astype(np.uint32) << 16).view(np.float32)).tol(0, 0).emit()
+    Case('castlike', 'CastLike').inp(np.array([1.7, -1.7], np.float32)).inp(np.array([0], np.int8)).out(
+        np.array([1, -1], np.int8)).emit()
+
+
+def suite_tensor_errors():
+    x = rand((2, 3, 4))
+    E = lambda name, op: Case(name, op)
+    E('reshape_bad', 'Reshape').inp(x).inp(i64([5, -1])).out(x).err(
+        "node 'reshape_bad' (Reshape): cannot reshape 24 elements to [5, -1]").emit()
+    E('reshape_bad2', 'Reshape').inp(x).inp(i64([5, 5])).out(x).err(
+        "node 'reshape_bad2' (Reshape): cannot reshape 24 elements to [5, 5]").emit()
+    E('reshape_two_infer', 'Reshape').inp(x).inp(i64([-1, -1])).out(x).err(
+        "node 'reshape_two_infer' (Reshape): shape [-1, -1] has more than one -1").emit()
+    E('reshape_copy_oob', 'Reshape').inp(x).inp(i64([0, 0, 0, 0])).out(x).err(
+        "node 'reshape_copy_oob' (Reshape): shape [0, 0, 0, 0] copies dim 3 of a rank-3 input").emit()
+    E('concat_rank', 'Concat').attr('axis', 0).inp(x).inp(rand((2, 3))).out(x).err(
+        "node 'concat_rank' (Concat): input 1 has rank 2, expected 3").emit()
+    E('concat_dim', 'Concat').attr('axis', 0).inp(x).inp(rand((2, 3, 5))).out(x).err(
+        "node 'concat_dim' (Concat): input 1 has dim 2 of size 5, expected 4").emit()
+    E('concat_axis', 'Concat').attr('axis', 3).inp(x).out(x).err(
+        "node 'concat_axis' (Concat): axis 3 is out of range for rank 3").emit()
+    E('gather_oob', 'Gather').attr('axis', 1).inp(x).inp(i64([0, 7])).out(x).err(
+        "node 'gather_oob' (Gather): index 7 out of range for axis of size 3").emit()
+    E('gather_oob_neg', 'Gather').inp(x).inp(i64([-3])).out(x).err(
+        "node 'gather_oob_neg' (Gather): index -3 out of range for axis of size 2").emit()
+    E('gather_elements_oob', 'GatherElements').attr('axis', 2).inp(x).inp(np.full((2, 3, 1), 4, np.int64)).out(x).err(
+        "node 'gather_elements_oob' (GatherElements): index 4 out of range for axis of size 4").emit()
+    E('transpose_perm', 'Transpose').attr('perm', [0, 1, 1]).inp(x).out(x).err(
+        "node 'transpose_perm' (Transpose): perm is not a permutation of 0..2").emit()
+    E('transpose_len', 'Transpose').attr('perm', [0, 1]).inp(x).out(x).err(
+        "node 'transpose_len' (Transpose): perm has 2 entries for a rank-3 input").emit()
+    E('transpose_huge', 'Transpose').attr('perm', [0, 1, 99999999999]).inp(x).out(x).err(
+        "node 'transpose_huge' (Transpose): perm is not a permutation of 0..2").emit()
+    E('squeeze_bad', 'Squeeze').inp(x).inp(i64([1])).out(x).err(
+        "node 'squeeze_bad' (Squeeze): axis 1 has size 3, cannot squeeze").emit()
+    E('unsqueeze_axis', 'Unsqueeze').inp(x).inp(i64([4])).out(x).err(
+        "node 'unsqueeze_axis' (Unsqueeze): axis 4 is out of range for rank 4").emit()
+    E('unsqueeze_rep', 'Unsqueeze').inp(x).inp(i64([1, -4])).out(x).err(
+        "node 'unsqueeze_rep' (Unsqueeze): axis -4 is repeated").emit()
+    E('slice_step0', 'Slice').inp(x).inp(i64([0])).inp(i64([1])).inp(i64([0])).inp(i64([0])).out(x).err(
+        "node 'slice_step0' (Slice): step for axis 0 is 0").emit()
+    E('slice_axis', 'Slice').inp(x).inp(i64([0])).inp(i64([1])).inp(i64([-4])).out(x).err(
+        "node 'slice_axis' (Slice): axis -4 is out of range for rank 3").emit()
+    E('split_sum', 'Split').inp(x).inp(i64([1, 2])).out(x).out(x).err(
+        "node 'split_sum' (Split): split sums to 3 but axis 0 has size 2").emit()
+    E('split_equal', 'Split').attr('axis', 2).inp(x).out(x).out(x).out(x).err(
+        "node 'split_equal' (Split): axis 2 of size 4 does not split into 3 equal parts").emit()
+    E('pad_reflect', 'Pad').attr('mode', 'reflect').inp(x).inp(i64([0, 0, 4, 0, 0, 0])).out(x).err(
+        "node 'pad_reflect' (Pad): reflect pads 4, 0 need axis 2 larger than 4").emit()
+    E('pad_mode', 'Pad').attr('mode', 'wrap').inp(x).inp(i64([0] * 6)).out(x).err(
+        "node 'pad_mode' (Pad): mode 'wrap' is not supported").emit()
+    E('pad_len', 'Pad').inp(x).inp(i64([0] * 4)).out(x).err(
+        "node 'pad_len' (Pad): pads has 4 entries, expected 6").emit()
+    E('expand_bad', 'Expand').inp(x).inp(i64([3, 5])).out(x).err(
+        "node 'expand_bad' (Expand): shapes [2, 3, 4] and [3, 5] do not broadcast").emit()
+    E('tile_neg', 'Tile').inp(x).inp(i64([1, -1, 1])).out(x).err(
+        "node 'tile_neg' (Tile): repeat -1 for axis 1 is negative").emit()
+    E('range_zero', 'Range').inp(np.int64(0)).inp(np.int64(5)).inp(np.int64(0)).out(i64([])).err(
+        "node 'range_zero' (Range): delta is 0").emit()
+    E('reduce_axis', 'ReduceMax').attr('axes', [3]).inp(x).out(x).err(
+        "node 'reduce_axis' (ReduceMax): axis 3 is out of range for rank 3").emit()
+    E('reduce_rep', 'ReduceSum').inp(x).inp(i64([1, -2])).out(x).err(
+        "node 'reduce_rep' (ReduceSum): axis -2 is repeated").emit()
+    E('argmax_axis', 'ArgMax').attr('axis', -4).inp(x).out(x).err(
+        "node 'argmax_axis' (ArgMax): axis -4 is out of range for rank 3").emit()
+    E('d2s_div', 'DepthToSpace').attr('blocksize', 2).inp(rand((1, 6, 2, 2))).out(x).err(
+        "node 'd2s_div' (DepthToSpace): channels 6 are not divisible by blocksize^2 = 4").emit()
+    E('d2s_bs', 'DepthToSpace').attr('blocksize', -2).inp(rand((1, 8, 2, 2))).out(x).err(
+        "node 'd2s_bs' (DepthToSpace): blocksize -2 is invalid").emit()
+    E('cast_string', 'Cast').attr('to', 8).inp(x).out(x).err(
+        "node 'cast_string' (Cast): cast to ONNX type 8 (string) is not supported").emit()
+    E('constant_none', 'Constant').out(x).err(
+        "node 'constant_none' (Constant): needs exactly one value attribute, has 0").emit()
+    E('constant_string', 'Constant').attr('value_string', 'abc').out(x).err(
+        "node 'constant_string' (Constant): attribute 'value_string' is not supported").emit()
+    E('flatten_axis', 'Flatten').attr('axis', 5).inp(x).out(x).err(
+        "node 'flatten_axis' (Flatten): axis 5 is out of range for rank 3").emit()
+    E('cumsum_axis', 'CumSum').inp(x).inp(np.int64(3)).out(x).err(
+        "node 'cumsum_axis' (CumSum): axis 3 is out of range for rank 3").emit()
+    E('where_cond', 'Where').inp(x).inp(x).inp(x).out(x).err(
+        "node 'where_cond' (Where): condition must be bool, not f32").emit()
+
+
+SUITES.update({'movement': suite_movement, 'reduce': suite_reduce, 'cast': suite_cast,
+               'tensor_errors': suite_tensor_errors})
 
 
 def main():
