@@ -194,6 +194,8 @@ static qc_status conv_kernel(const qc_node *n, const qc_tinfo *w, qc_window *g, 
       return qc_node_err(e, n, QC_ERR_INVALID, "kernel_shape[%d] = %lld but W has %lld there",
                          i, (long long)ks[i], (long long)wk);
     g->kernel[i] = ks[i] >= 0 ? ks[i] : known(wk) ? wk : -1;
+    if (g->kernel[i] == 0)
+      return qc_node_err(e, n, QC_ERR_INVALID, "kernel extent on spatial axis %d is 0", i);
   }
   return QC_OK;
 }
