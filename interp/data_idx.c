@@ -35,6 +35,8 @@ static int64_t gz_read_all(gzFile gz, void *buf, int64_t n, const char *path, in
     if (r < 0) {
       int zerr;
       const char *msg = gzerror(gz, &zerr);
+      size_t pl = strlen(path); /* zlib prefixes its message with the path */
+      if (strncmp(msg, path, pl) == 0 && strncmp(msg + pl, ": ", 2) == 0) msg += pl + 2;
       qc_err_set(e, zerr == Z_ERRNO ? QC_ERR_IO : QC_ERR_FORMAT,
                  "%s: corrupt gzip stream near decompressed byte %lld: %s", path,
                  (long long)(at + got), zerr == Z_ERRNO ? strerror(errno) : msg);

@@ -199,12 +199,22 @@ def main():
     np.save(path("x_shape.npy"), weights((1, 3, 9, 8), 1))
     np.save(path("zero_x.npy"), np.zeros((0, 3), np.float32))
 
+    # A valid classifier for the IDX cases: [N,1,28,28] -> Flatten -> Gemm -> [N,10].
+    save("eval_ok.onnx",
+         model([helper.make_node("Flatten", ["x"], ["f"], name="flat"),
+                helper.make_node("Gemm", ["f", "Wf"], ["y"], name="fc", transB=1)],
+               [vi("x", ["N", 1, 28, 28])], [vi("y", ["N", 10])],
+               [numpy_helper.from_array(weights((10, 784), 2), "Wf")]))
+
     # --- NPY damage
     ok = open(path("x_ok.npy"), "rb").read()
     save_bytes("npy_bad_magic.npy", b"\x93NUMPX" + ok[6:])
     save_bytes("npy_truncated.npy", ok[:200])
     save_bytes("npy_header_too_long.npy", ok[:8] + struct.pack("<H", 60000) + ok[10:])
     save_bytes("npy_empty.npy", b"")
+    hdr = b"{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776,), }"
+    hdr += b" " * (117 - len(hdr)) + b"\n"
+    save_bytes("npy_huge_shape.npy", b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr)
     np.save(path("npy_fortran.npy"), np.asfortranarray(weights((1, 3, 8, 8), 1)))
     np.save(path("npy_complex.npy"), np.ones((1, 3, 8, 8), np.complex64))
     save_bytes("npy_bad_header.npy",
@@ -219,7 +229,7 @@ def main():
     def idx_dir(name, images, labels):
         save_bytes(name + "/t10k-images-idx3-ubyte.gz", gzip.compress(images, mtime=0))
         save_bytes(name + "/t10k-labels-idx1-ubyte.gz", gzip.compress(labels, mtime=0))
-    idx_dir("idx_bad_magic", struct.pack(">I", 0x0901) + ihdr[4:] + imgs.tobytes(),
+    idx_dir("idx_bad_magic", struct.pack(">I", 0x12345678) + ihdr[4:] + imgs.tobytes(),
             lhdr + labs.tobytes())
     idx_dir("idx_truncated", (ihdr + imgs.tobytes())[:1000], lhdr + labs.tobytes())
     idx_dir("idx_count_mismatch", ihdr + imgs.tobytes(),

@@ -45,9 +45,10 @@ QC_UNUSED static char *slurp_fd(int fd)
   return s;
 }
 
-/* Runs argv (argv[0] is a path) with stdin from /dev/null; kills its process group after
-   timeout_s seconds. Returns false if it could not be started. */
-QC_UNUSED static bool qc_run_proc(char *const argv[], int timeout_s, qc_proc *p)
+/* Runs argv (argv[0] is a path) in folder cwd (NULL: this one) with stdin from /dev/null;
+   kills its process group after timeout_s seconds. Returns false if it could not start. */
+QC_UNUSED static bool qc_run_proc_in(const char *cwd, char *const argv[], int timeout_s,
+                                     qc_proc *p)
 {
   memset(p, 0, sizeof *p);
   char out_t[] = "/tmp/qc_out_XXXXXX", err_t[] = "/tmp/qc_err_XXXXXX";
@@ -64,6 +65,7 @@ QC_UNUSED static bool qc_run_proc(char *const argv[], int timeout_s, qc_proc *p)
     dup2(fi, 0);
     dup2(fo, 1);
     dup2(fe, 2);
+    if (cwd && chdir(cwd) != 0) _exit(126);
     execv(argv[0], argv);
     _exit(127);
   }
@@ -95,6 +97,11 @@ QC_UNUSED static bool qc_run_proc(char *const argv[], int timeout_s, qc_proc *p)
   close(fo);
   close(fe);
   return true;
+}
+
+QC_UNUSED static bool qc_run_proc(char *const argv[], int timeout_s, qc_proc *p)
+{
+  return qc_run_proc_in(NULL, argv, timeout_s, p);
 }
 
 QC_UNUSED static void qc_proc_free(qc_proc *p)
