@@ -3,6 +3,7 @@
  * only walks tensors. Shapes were checked by ir/infer_quant.c; kernels re-check what they index
  * so that a kernel called on inconsistent tensors errs instead of reading out of bounds. */
 #include <string.h>
+#include "infer_nn.h"
 #include "kernels.h"
 #include "qmath.h"
 
@@ -397,29 +398,28 @@ static qc_status run_qconv(qc_kctx *k, const qc_node *n, const qc_tensor *x, con
                        (long long)group);
   if (xq->n != 1 || (wq->n != 1 && wq->n != M))
     return qc_node_err(k->err, n, QC_ERR_INVALID, "bad zero point counts");
+  /* The geometry shape inference used (infer_nn.h): pads resolved for auto_pad. */
+  qc_tinfo xt = {x->dtype, x->rank, {0}, NULL}, wt = {w->dtype, w->rank, {0}, NULL};
+  memcpy(xt.dims, x->dims, sizeof xt.dims);
+  memcpy(wt.dims, w->dims, sizeof wt.dims);
+  qc_window win;
+  qc_status st = qc_conv_window(n, &xt, &wt, &win, k->err);
+  if (st != QC_OK) return st;
   im2col_job j;
   memset(&j, 0, sizeof j);
   j.sd = sd;
   j.cg = C / group;
-  const int64_t *st, *dl, *pd;
-  int64_t nst = qc_attr_ints(n, "strides", &st), ndl = qc_attr_ints(n, "dilations", &dl);
-  int64_t npd = qc_attr_ints(n, "pads", &pd);
-  const char *ap = qc_attr_s(n, "auto_pad", "NOTSET");
   int64_t ksz = 1, P = 1;
   for (int d = 0; d < sd; d++) {
+    if (win.out[d] != y->dims[2 + d])
+      return qc_node_err(k->err, n, QC_ERR_INVALID, "output dim %d is %lld, expected %lld",
+                         2 + d, (long long)y->dims[2 + d], (long long)win.out[d]);
     j.in[d] = x->dims[2 + d];
     j.ks[d] = w->dims[2 + d];
     j.os[d] = y->dims[2 + d];
-    j.st[d] = nst == sd ? st[d] : 1;
-    j.dl[d] = ndl == sd ? dl[d] : 1;
-    if (strcmp(ap, "SAME_UPPER") == 0 || strcmp(ap, "SAME_LOWER") == 0) {
-      /* Total padding to reach ceil(in / stride) outputs; the odd one goes at the end (UPPER)
-         or the beginning (LOWER). */
-      int64_t total = (j.os[d] - 1) * j.st[d] + (j.ks[d] - 1) * j.dl[d] + 1 - j.in[d];
-      if (total < 0) total = 0;
-      j.pb[d] = ap[5] == 'U' ? total / 2 : total - total / 2;
-    } else if (strcmp(ap, "VALID") == 0) j.pb[d] = 0;
-    else j.pb[d] = npd == 2 * sd ? pd[d] : 0;
+    j.st[d] = win.stride[d];
+    j.dl[d] = win.dilation[d];
+    j.pb[d] = win.pad_begin[d];
     ksz *= j.ks[d];
     P *= j.os[d];
   }

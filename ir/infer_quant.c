@@ -3,6 +3,7 @@
  * Unknown or symbolic dims propagate; what is known is checked, so the interpreter, which knows
  * everything, gets every inconsistency as an error here before a kernel runs. */
 #include <string.h>
+#include "infer_nn.h"
 #include "ir.h"
 
 static bool present(const qc_tinfo *in, int n_in, int i)
@@ -243,76 +244,22 @@ qc_status qc_infer_qlinear_matmul(const qc_node *n, const qc_tinfo *in, int n_in
 
 /* ---- convolution -------------------------------------------------------------------------- */
 
-/* Output dims of an N-D convolution of x [N, C, D1..] with w [M, C/group, K1..] under the Conv
-   attributes: out = floor((in + pad_begin + pad_end - ((k - 1) * dilation + 1)) / stride) + 1
-   (NOTSET), ceil((in - (k - 1) * dilation) / stride) (VALID), ceil(in / stride) (SAME_*). */
+/* Conv's output shape, from the window geometry Conv itself uses (infer_nn.h), so the integer
+   convolutions and Conv agree on every attribute form. */
 static qc_status conv_shape(const qc_node *n, const qc_tinfo *x, const qc_tinfo *w, qc_tinfo *o,
                             qc_err *e)
 {
-  int rank = x->rank >= 0 ? x->rank : w->rank;
-  if (rank < 0) {
+  qc_window g;
+  qc_status s = qc_conv_window(n, x, w, &g, e);
+  if (s != QC_OK) return s;
+  if (g.nsp < 0) {
     o->rank = -1;
     return QC_OK;
   }
-  if (rank < 3) return qc_node_err(e, n, QC_ERR_INVALID, "input rank %d, expected >= 3", rank);
-  if (x->rank >= 0 && w->rank >= 0 && x->rank != w->rank)
-    return qc_node_err(e, n, QC_ERR_INVALID, "input rank %d but weight rank %d", x->rank, w->rank);
-  int sd = rank - 2;
-  int64_t group = qc_attr_i(n, "group", 1);
-  const int64_t *ks, *st, *dl, *pd;
-  int64_t nks = qc_attr_ints(n, "kernel_shape", &ks), nst = qc_attr_ints(n, "strides", &st);
-  int64_t ndl = qc_attr_ints(n, "dilations", &dl), npd = qc_attr_ints(n, "pads", &pd);
-  if ((nks >= 0 && nks != sd) || (nst >= 0 && nst != sd) || (ndl >= 0 && ndl != sd) ||
-      (npd >= 0 && npd != 2 * sd))
-    return qc_node_err(e, n, QC_ERR_INVALID,
-                       "kernel_shape/strides/dilations need %d entries and pads %d", sd, 2 * sd);
-  if (group < 1) return qc_node_err(e, n, QC_ERR_INVALID, "group %lld < 1", (long long)group);
-  const char *ap = qc_attr_s(n, "auto_pad", "NOTSET");
-  bool same = strcmp(ap, "SAME_UPPER") == 0 || strcmp(ap, "SAME_LOWER") == 0;
-  bool valid = strcmp(ap, "VALID") == 0;
-  if (!same && !valid && strcmp(ap, "NOTSET") != 0)
-    return qc_node_err(e, n, QC_ERR_INVALID, "unknown auto_pad '%s'", ap);
-  int64_t c = x->rank >= 0 ? x->dims[1] : -1, cw = w->rank >= 0 ? w->dims[1] : -1;
-  int64_t m = w->rank >= 0 ? w->dims[0] : -1;
-  if (c >= 0 && cw >= 0 && c != cw * group)
-    return qc_node_err(e, n, QC_ERR_INVALID, "input has %lld channels, weight expects %lld x %lld groups",
-                       (long long)c, (long long)cw, (long long)group);
-  if (m >= 0 && m % group != 0)
-    return qc_node_err(e, n, QC_ERR_INVALID, "%lld output channels not divisible by group %lld",
-                       (long long)m, (long long)group);
-  o->rank = rank;
+  o->rank = g.nsp + 2;
   o->dims[0] = x->rank >= 0 ? x->dims[0] : QC_DIM_UNKNOWN;
-  o->dims[1] = m;
-  for (int i = 0; i < sd; i++) {
-    int64_t k = w->rank >= 0 ? w->dims[2 + i] : -1;
-    if (nks >= 0) {
-      if (ks[i] < 1) return qc_node_err(e, n, QC_ERR_INVALID, "kernel_shape[%d] < 1", i);
-      if (k >= 0 && k != ks[i])
-        return qc_node_err(e, n, QC_ERR_INVALID, "kernel_shape[%d] = %lld but weight has %lld", i,
-                           (long long)ks[i], (long long)k);
-      k = ks[i];
-    }
-    int64_t s = nst >= 0 ? st[i] : 1, d = ndl >= 0 ? dl[i] : 1;
-    int64_t pb = npd >= 0 ? pd[i] : 0, pe = npd >= 0 ? pd[sd + i] : 0;
-    if (s < 1 || d < 1 || pb < 0 || pe < 0)
-      return qc_node_err(e, n, QC_ERR_INVALID, "strides and dilations must be >= 1, pads >= 0");
-    int64_t in = x->rank >= 0 ? x->dims[2 + i] : -1;
-    if (in < 0 || (k < 0 && !same)) {
-      o->dims[2 + i] = QC_DIM_UNKNOWN;
-      continue;
-    }
-    int64_t od;
-    if (same) od = (in + s - 1) / s;
-    else {
-      int64_t span = (k - 1) * d + 1, padded = valid ? in : in + pb + pe;
-      od = padded >= span ? (padded - span) / s + 1 : 0;
-    }
-    if (od < 1)
-      return qc_node_err(e, n, QC_ERR_INVALID, "kernel (%lld, dilation %lld) larger than the "
-                         "padded input (%lld) on spatial axis %d", (long long)k, (long long)d,
-                         (long long)in, i);
-    o->dims[2 + i] = od;
-  }
+  o->dims[1] = g.c_out;
+  for (int i = 0; i < g.nsp; i++) o->dims[2 + i] = g.out[i];
   return QC_OK;
 }
 

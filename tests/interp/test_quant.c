@@ -911,11 +911,11 @@ static void test_infer_errors(void)
   attr_i(&c, "group", 2);
   qc_tinfo ci[2] = {ti(QC_DT_U8, 4, I64(1, 6, 5, 5)), ti(QC_DT_U8, 4, I64(4, 2, 3, 3))};
   expect_err(&c, ci, 2, QC_ERR_INVALID,
-             "node 'q' (ConvInteger): input has 6 channels, weight expects 2 x 2 groups");
+             "node 'q' (ConvInteger): X has 6 channels but W.shape[1] * group = 2 * 2");
   ci[1] = ti(QC_DT_U8, 4, I64(4, 3, 7, 3));
   expect_err(&c, ci, 2, QC_ERR_INVALID,
-             "node 'q' (ConvInteger): kernel (7, dilation 1) larger than the padded input (5) "
-             "on spatial axis 0");
+             "node 'q' (ConvInteger): kernel extent 7 is larger than the padded input 5 on "
+             "spatial axis 0");
   done(&c);
 
   tnode m = mk(QC_OP_MatMulInteger, 2, 1);
