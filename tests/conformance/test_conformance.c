@@ -601,7 +601,50 @@ static void test_conformance(void)
   free(ex);
 }
 
+/* The runner's own pieces: ONNX's tolerance at its boundary, NaN/inf rules, exact integers,
+   dtype and shape mismatches, and the grouping of skip reasons. */
+static void test_runner_self_check(void)
+{
+  float want[] = {1000.0f, NAN, INFINITY, 0.0f};
+  float got[] = {1001.0f, NAN, INFINITY, 5e-8f};
+  qc_tensor w = {QC_DT_F32, 1, {4}, want}, g = {QC_DT_F32, 1, {4}, got};
+  char msg[256];
+  CU_ASSERT_TRUE(compare(&g, &w, msg, sizeof msg)); /* |1| <= 1e-7 + 1e-3 * 1000 */
+  got[0] = 1001.01f;
+  CU_ASSERT_FALSE(compare(&g, &w, msg, sizeof msg));
+  CU_ASSERT_STRING_EQUAL(msg, "element 0: got 1001.01001, expected 1000");
+  got[0] = 1000.0f;
+  got[1] = 0.0f;
+  CU_ASSERT_FALSE(compare(&g, &w, msg, sizeof msg)); /* NaN only matches NaN */
+  got[1] = NAN;
+  got[2] = -INFINITY;
+  CU_ASSERT_FALSE(compare(&g, &w, msg, sizeof msg));
+  got[2] = INFINITY;
+  got[3] = 2.1e-7f;
+  CU_ASSERT_FALSE(compare(&g, &w, msg, sizeof msg)); /* atol 1e-7 at 0 */
+  int32_t iw[] = {5, -3}, ig[] = {5, -2};
+  qc_tensor wi = {QC_DT_I32, 1, {2}, iw}, gi = {QC_DT_I32, 1, {2}, ig};
+  CU_ASSERT_FALSE(compare(&gi, &wi, msg, sizeof msg));
+  CU_ASSERT_STRING_EQUAL(msg, "element 1: got -2, expected -3");
+  qc_tensor gs = {QC_DT_I32, 2, {1, 2}, ig};
+  CU_ASSERT_FALSE(compare(&gs, &wi, msg, sizeof msg));
+  CU_ASSERT_STRING_EQUAL(msg, "shape [1, 2], expected [2]");
+  qc_tensor gd = {QC_DT_I64, 1, {2}, ig};
+  CU_ASSERT_FALSE(compare(&gd, &wi, msg, sizeof msg));
+  CU_ASSERT_STRING_EQUAL(msg, "dtype i64, expected i32");
+
+  skip_reason("node 'n3' (abc): op 'LSTM' (domain 'ai.onnx') is not supported", msg, sizeof msg);
+  CU_ASSERT_STRING_EQUAL(msg, "op 'LSTM' not supported");
+  skip_reason("node 'lstm_0': op 'LSTM' (domain 'ai.onnx') is not supported", msg, sizeof msg);
+  CU_ASSERT_STRING_EQUAL(msg, "op 'LSTM' not supported");
+  skip_reason("node 'x' (Range): no reference kernel", msg, sizeof msg);
+  CU_ASSERT_STRING_EQUAL(msg, "op 'Range' has no kernel");
+  skip_reason("graph input 'x': string tensors are not supported", msg, sizeof msg);
+  CU_ASSERT_STRING_EQUAL(msg, "graph input: string tensors are not supported");
+}
+
 static CU_TestInfo tests[] = {
+    {"runner self-check", test_runner_self_check},
     {"onnx conformance suites", test_conformance},
     CU_TEST_INFO_NULL,
 };
