@@ -746,8 +746,8 @@ qc_status qc_infer_concat(const qc_node *n, const qc_tinfo *in, int n_in, qc_tin
         return qc_node_err(e, n, QC_ERR_INVALID,
                            "input %d has dim %d of size %" PRId64 ", expected %" PRId64, i, k,
                            dk, d[k]);
-      } else if (dk != d[k]) {
-        d[k] = d[k] >= 0 ? d[k] : dk >= 0 ? dk : QC_DIM_UNKNOWN;
+      } else if (d[k] < 0 && (dk >= 0 || d[k] == QC_DIM_UNKNOWN)) {
+        d[k] = dk; /* the dims must agree: a known one or any symbol is what they all are */
       }
     }
   }
