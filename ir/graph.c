@@ -315,7 +315,7 @@ qc_status qc_graph_toposort(qc_graph *g, qc_err *e)
     goto done;
   }
   for (int32_t i = 0; i < nn; i++) sorted[i] = g->nodes[order[i]];
-  memcpy(g->nodes, sorted, sizeof *sorted * (size_t)nn);
+  if (nn > 0) memcpy(g->nodes, sorted, sizeof *sorted * (size_t)nn); /* nodes may be NULL */
   free(sorted);
   for (int32_t i = 0; i < nn; i++)
     for (int k = 0; k < g->nodes[i].n_out; k++)

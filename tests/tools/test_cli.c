@@ -287,8 +287,10 @@ static void test_inspect(void)
   char cmd[2000];
   snprintf(cmd, sizeof cmd,
            "import json, subprocess\n"
-           "j = json.loads(subprocess.run(['%s', 'inspect', '--json', 'conv.onnx'],\n"
-           "               capture_output=True, check=True).stdout)\n"
+           "r = subprocess.run(['%s', 'inspect', '--json', 'conv.onnx'],\n"
+           "                   capture_output=True, check=True)\n"
+           "assert b'Sanitizer' not in r.stderr and b'runtime error' not in r.stderr\n"
+           "j = json.loads(r.stdout)\n"
            "L = {l['name']: l for l in j['layers']}\n"
            "assert L['conv1']['macs'] == 442368 and L['conv2']['macs'] == 147456\n"
            "assert L['fc']['macs'] == 40960 and L['flat']['macs'] == 0\n"
@@ -365,6 +367,7 @@ static void test_example_model(void)
            "                   capture_output=True, text=True, timeout=600)\n"
            "print(r.stdout, r.stderr)\n"
            "assert r.returncode == 0, r.returncode\n"
+           "assert 'Sanitizer' not in r.stderr and 'runtime error' not in r.stderr\n"
            "k = int(re.search(r'top-1: [0-9.]+%% \\((\\d+)/500\\)', r.stdout).group(1))\n"
            "assert 500 * m['fp32_top1'] / 100 - 15 <= k, (k, m['fp32_top1'])\n",
            meta, QC_QUANTC, model);
