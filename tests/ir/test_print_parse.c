@@ -18,6 +18,7 @@ static const char *canon =
     "  input %idx: i64[\"seq len\",?]\n"
     "  input %u: ?[2,?]\n"
     "  input %k: f32[*] q(bits=8, axis=-1, scale=[0.5], zp=[-3])\n"
+    "  input %init: f32[2] = [0.5, 1e-45]\n"
     "  const %w: f32[4,3,3,3] q(bits=4, axis=0, scale=[0.25, 0.5, 0.125, 1.0], zp=[0, 0, 0, 0], mult=[1073741824, 1, 2, 3], shift=[31, 30, 0, -1]) = ...\n"
     "  const %c_f32: f32[3] = [1.0, -0.0, 3.4028235e+38]\n"
     "  const %c_u8: u8[2] = [0, 255]\n"
@@ -136,6 +137,10 @@ static void test_canonical_roundtrip(void)
                  q->mult[0] == 1073741824 && q->shift[3] == -1 && q->codebook == -1);
   int32_t cb8 = qc_graph_find_value(g, "c_cb8"), cb = qc_graph_find_value(g, "cb");
   CU_ASSERT_EQUAL(g->values[cb8].q->codebook, cb);
+  int32_t init = qc_graph_find_value(g, "init");
+  CU_ASSERT_EQUAL(g->values[init].flags, QC_VAL_INPUT | QC_VAL_CONST);
+  CU_ASSERT_EQUAL(((const float *)g->values[init].data)[1], 1e-45f); /* subnormal, exact */
+  CU_ASSERT_EQUAL(g->n_inputs, 6);
   int32_t idx = qc_graph_find_value(g, "idx");
   CU_ASSERT_EQUAL(g->values[idx].dims[0], QC_DIM_SYM(1));
   CU_ASSERT_EQUAL(g->values[idx].dims[1], QC_DIM_UNKNOWN);
