@@ -302,7 +302,7 @@ static int export_torchvision(void)
 static void torchvision_case(const char *name)
 {
   if (!wanted(name)) {
-    printf("\n    %s: not selected by QC_MODELS", name);
+    printf("\n    %s: not selected by QC_MODELS\n  ", name);
     return;
   }
   CU_ASSERT_FATAL(export_torchvision());
@@ -334,7 +334,7 @@ static void test_densenet121(void) { torchvision_case("densenet121"); }
 static void test_example(void)
 {
   if (!wanted("example")) {
-    printf("\n    example: not selected by QC_MODELS");
+    printf("\n    example: not selected by QC_MODELS\n  ");
     return;
   }
   char cmd[1024];
