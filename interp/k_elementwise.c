@@ -103,7 +103,9 @@ UF(softplus, x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)))
 UF(softsign, x / (1 + fabs(x)))
 UF(hardswish, x * (x / 6 + (T)0.5 < 0 ? 0 : x / 6 + (T)0.5 > 1 ? 1 : x / 6 + (T)0.5))
 UF(hardsigmoid, a * x + b < 0 ? 0 : a * x + b > 1 ? 1 : a * x + b)
-UF(leakyrelu, x < 0 ? a * x : x)
+/* Selects of values and an unconditional multiply: a conditional a * x would be a possibly
+   trapping operation that gcc does not if-convert, and the loop would not vectorize. */
+UF(leakyrelu, (x < 0 ? 0 : x) + a * (x < 0 ? x : 0))
 UF(elu, x < 0 ? a * expm1(x) : x)
 UF(celu, x > 0 ? x : a * expm1(x / a))
 UF(selu, x > 0 ? b * x : b * (a * exp(x) - a))

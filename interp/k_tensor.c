@@ -150,6 +150,70 @@ static void mcopy_task(void *arg, int64_t begin, int64_t end, int worker)
   }
 }
 
+/* A transpose whose input unit-stride dim q is not the output's innermost one: copied in
+   TILE x TILE blocks of (q, innermost), so that both sides stay in cache lines. Tasks are the
+   combinations of the other dims. */
+#define TILE 32
+
+typedef struct {
+  const mcopy *m;
+  int q;
+  int64_t ostr[QC_MAX_RANK]; /* output element strides */
+  int64_t outer;
+} tcopy;
+
+static void tcopy_task(void *arg, int64_t begin, int64_t end, int worker)
+{
+  (void)worker;
+  const tcopy *t = arg;
+  const mcopy *m = t->m;
+  int r = m->rank, q = t->q, es = m->es;
+  int64_t dq = m->dims[q], dl = m->dims[r - 1], sq = t->ostr[q];
+  const int64_t *mq = m->map[q], *ml = m->map[r - 1];
+  for (int64_t o = begin; o < end; o++) {
+    int64_t rem = o, base = 0, obase = 0;
+    for (int d = r - 2; d >= 0; d--) {
+      if (d == q) continue;
+      int64_t i = rem % m->dims[d];
+      rem /= m->dims[d];
+      base += m->map[d][i];
+      obase += i * t->ostr[d];
+    }
+    const char *src = m->in + (base + mq[0]) * es;
+    char *dst = m->out + obase * es;
+    for (int64_t i0 = 0; i0 < dq; i0 += TILE)
+      for (int64_t j0 = 0; j0 < dl; j0 += TILE) {
+        int64_t i1 = i0 + TILE < dq ? i0 + TILE : dq, j1 = j0 + TILE < dl ? j0 + TILE : dl;
+        for (int64_t i = i0; i < i1; i++)
+          for (int64_t j = j0; j < j1; j++)
+            copy_elem(dst + (i * sq + j) * es, src + (i + ml[j]) * es, es);
+      }
+  }
+}
+
+static bool tcopy_try(qc_kctx *k, const mcopy *m)
+{
+  int r = m->rank, q = -1;
+  if (r < 2 || m->contig || m->inner < 8) return false;
+  for (int d = 0; d < r - 1 && q < 0; d++) {
+    bool unit = m->dims[d] >= 8 && m->map[d][0] >= 0;
+    for (int64_t i = 1; i < m->dims[d] && unit; i++) unit = m->map[d][i] == m->map[d][0] + i;
+    if (unit) q = d;
+  }
+  if (q < 0) return false;
+  for (int64_t j = 0; j < m->inner; j++)
+    if (m->map[r - 1][j] < 0) return false;
+  for (int d = 0; d < r - 1; d++)
+    for (int64_t i = 0; i < m->dims[d]; i++)
+      if (m->map[d][i] < 0) return false;
+  tcopy t = {m, q, {0}, 1};
+  strides_of(r, m->dims, t.ostr);
+  for (int d = 0; d < r - 1; d++)
+    if (d != q) t.outer *= m->dims[d];
+  qc_pool_run(k->pool, t.outer, GRAIN / (m->dims[q] * m->inner) + 1, tcopy_task, &t);
+  return true;
+}
+
 static void mcopy_run(qc_kctx *k, mcopy *m)
 {
   int r = m->rank;
@@ -160,6 +224,7 @@ static void mcopy_run(qc_kctx *k, mcopy *m)
   const int64_t *im = m->map[r - 1];
   m->contig = im[0] >= 0;
   for (int64_t j = 1; j < m->inner && m->contig; j++) m->contig = im[j] == im[0] + j;
+  if (tcopy_try(k, m)) return;
   qc_pool_run(k->pool, m->rows, GRAIN / m->inner + 1, mcopy_task, m);
 }
 

@@ -418,6 +418,12 @@ def suite_movement():
         Case('transpose_' + QC[np.dtype(dt)], 'Transpose').inp(z).out(z.transpose()).emit()
     big = rand((64, 48, 33))
     Case('transpose_big', 'Transpose').attr('perm', [2, 0, 1]).inp(big).out(big.transpose(2, 0, 1)).emit()
+    # blocked path: the input's unit-stride dim lands inside, in tiles with ragged edges
+    for dt in [np.float32, np.float16, np.int8, np.int64]:
+        z = rand((3, 9, 40, 37), dt)
+        for perm in [(0, 3, 1, 2), (3, 2, 1, 0), (1, 3, 0, 2)]:
+            Case('transpose_tiled_%s_%s' % (QC[np.dtype(dt)], ''.join(map(str, perm))), 'Transpose').attr(
+                'perm', list(perm)).inp(z).out(z.transpose(perm)).emit()
     # Slice: negative steps, clamping, INT64 extremes, omitted axes/steps
     s = rand((5, 6, 7))
     big_i = np.iinfo(np.int64).max

@@ -31,8 +31,11 @@ static void *kt_scratch_fn(qc_kctx *k, size_t bytes)
 {
   kt_scratch *s = k->scratch_owner;
   if (s->n >= 64) return NULL;
-  void *p = calloc(1, bytes);
-  if (p) s->blocks[s->n++] = p;
+  void *p = malloc(bytes ? bytes : 1);
+  if (p) {
+    memset(p, 0xa5, bytes); /* kernels must not rely on zeroed scratch */
+    s->blocks[s->n++] = p;
+  }
   return p;
 }
 
