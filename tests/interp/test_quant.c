@@ -433,6 +433,35 @@ static void test_matmul_integer_random(void)
   done(&t);
 }
 
+/* Large enough for the GEMM and im2col to spread over a pool of 3 threads. */
+static void test_matmul_integer_threaded(void)
+{
+  enum { M = 70, K = 301, N = 130 };
+  uint8_t *a = malloc(M * K), *b = malloc(K * N);
+  fill8(a, QC_DT_U8, M * K);
+  fill8(b, QC_DT_U8, K * N);
+  const uint8_t azp = 200, bzp = 3;
+  tnode t = mk(QC_OP_MatMulInteger, 4, 1);
+  qc_tensor in[4] = {tens(QC_DT_U8, 2, I64(M, K), a), tens(QC_DT_U8, 2, I64(K, N), b),
+                     tens(QC_DT_U8, 0, NULL, &azp), tens(QC_DT_U8, 0, NULL, &bzp)};
+  qc_tensor out[1];
+  qc_err e = {0};
+  CU_ASSERT_EQUAL_FATAL(run(&t, in, 4, out, 1, 3, &e), QC_OK);
+  const int32_t *y = out[0].data;
+  int bad = 0;
+  for (int m = 0; m < M; m++)
+    for (int n = 0; n < N; n++) {
+      int32_t acc = 0;
+      for (int k = 0; k < K; k++) acc += (a[m * K + k] - azp) * (b[k * N + n] - bzp);
+      bad += y[m * N + n] != acc;
+    }
+  CU_ASSERT_EQUAL(bad, 0);
+  free_outs(out, 1);
+  free(a);
+  free(b);
+  done(&t);
+}
+
 /* The accumulation bound of qmath.h: K = 33025 terms of -255 * 255 is exact in int32. */
 static void test_matmul_integer_k_bound(void)
 {
@@ -651,6 +680,8 @@ static const conv_case conv_cases[] = {
     {2, 1, 2, 3, 1, {7, 6}, {3, 2}, {2, 1}, {1, 1}, {0}, "VALID", {0, 0}, {3, 5}},
     /* Depthwise, 3 x 3, pads 1: 13 x 11 = 143 output positions span three panels. */
     {2, 1, 4, 4, 4, {13, 11}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, NULL, {1, 1}, {13, 11}},
+    /* Large enough to be threaded: K = 16 * 9 = 144 (even), P = 30 * 30 = 900 (15 panels). */
+    {2, 1, 16, 8, 1, {30, 30}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, NULL, {1, 1}, {30, 30}},
     /* 1-D: (20+3-4)/3+1 = 7; 3-D: (4+1-3)/1+1 = 3, (5+1-3)/2+1 = 2, (3-1)/1+1 = 3. */
     {1, 2, 3, 5, 1, {20}, {4}, {3}, {1}, {2, 1}, NULL, {2}, {7}},
     {3, 1, 2, 6, 2, {4, 5, 3}, {2, 3, 1}, {1, 2, 1}, {2, 1, 1}, {0, 1, 0, 1, 0, 0}, NULL,
@@ -943,6 +974,7 @@ static CU_TestInfo tests[] = {
     {"matmul integer: onnx case", test_matmul_integer_onnx},
     {"matmul integer: vectors, per-column zp", test_matmul_integer_vectors},
     {"matmul integer: broadcast vs naive", test_matmul_integer_random},
+    {"matmul integer: threaded vs naive", test_matmul_integer_threaded},
     {"matmul integer: K bound exact", test_matmul_integer_k_bound},
     {"igemm: avx2 and portable agree", test_igemm_paths_agree},
     {"qlinear matmul: onnx case", test_qlinear_matmul_onnx},
