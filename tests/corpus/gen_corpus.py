@@ -191,6 +191,12 @@ def main():
     g = numpy_helper.from_array(np.arange(6, dtype=np.float32).reshape(3, 2), "D")
     save("gather.onnx", model([helper.make_node("Gather", ["D", "i"], ["y"], name="gather0")],
                               [vi("i", [2], I64)], [vi("y", [2, 2])], [g]))
+    # Both Gather inputs constant: constant folding runs the kernel at load time and fails.
+    save("fold_gather_oob.onnx",
+         model([helper.make_node("Gather", ["D", "k"], ["g"], name="gather_const"),
+                helper.make_node("Add", ["x", "g"], ["y"], name="add0")],
+               [vi("x", [2, 2])], [vi("y", [2, 2])],
+               [g, numpy_helper.from_array(np.array([0, 10], np.int64), "k")]))
     np.save(path("gather_idx_ok.npy"), np.array([2, 0], np.int64))
     np.save(path("gather_idx_oob.npy"), np.array([0, 10], np.int64))
     np.save(path("x_ok.npy"), weights((1, 3, 8, 8), 1))

@@ -45,6 +45,15 @@ static const char gen[] =
     "     numpy_helper.from_array(np.ones((16, 4, 3, 3), np.float32), 'W2'),\n"
     "     numpy_helper.from_array(np.ones((10, 4096), np.float32), 'Wf'),\n"
     "     numpy_helper.from_array(np.ones(10, np.float32), 'Bf')])\n"
+    "# A constant subgraph (Constant -> Mul) that folding reduces to one initializer.\n"
+    "save('fold.onnx', [\n"
+    "    helper.make_node('Constant', [], ['c'], name='const',\n"
+    "                     value=numpy_helper.from_array(np.array([[1.5, -2]], np.float32))),\n"
+    "    helper.make_node('Mul', ['c', 'k'], ['m'], name='scale'),\n"
+    "    helper.make_node('Add', ['x', 'm'], ['y'], name='add')],\n"
+    "    [vi('x', [3, 2])], [vi('y', [3, 2])],\n"
+    "    [numpy_helper.from_array(np.array([4, 0.5], np.float32), 'k')])\n"
+    "np.save('xf.npy', np.arange(6, dtype=np.float32).reshape(3, 2))\n"
     "# Fake Fashion-MNIST: image i lights pixel (i % 10); 15 of 20 labels agree.\n"
     "n = 20\n"
     "img = np.zeros((n, 28, 28), np.uint8)\n"
@@ -304,6 +313,27 @@ static void test_inspect(void)
   CU_ASSERT_EQUAL(qc_python(dir, cmd), 0);
 }
 
+/* Constant folding runs the interpreter's Mul on Constant's output: one layer remains. */
+static void test_fold(void)
+{
+  qc_proc p;
+  quantc(&p, "inspect", f("fold.onnx"), NULL);
+  EXPECT(&p, 0, out, "(graph 'g', opset 17, 1 layers)");
+  EXPECT(&p, 0, out, "total: 1 layers, 2 params,");
+  qc_proc_free(&p);
+  quantc(&p, "inspect", "--no-fold", f("fold.onnx"), NULL);
+  EXPECT(&p, 0, out, "(graph 'g', opset 17, 3 layers)");
+  qc_proc_free(&p);
+  /* y = x + [1.5*4, -2*0.5] = x + [6, -1], either way. */
+  static const char *const want = "y: f32 [3,2] = 6 0 8 2 10 4\n";
+  quantc(&p, "run", f("fold.onnx"), "-i", f("xf.npy"), NULL);
+  EXPECT(&p, 0, out, want);
+  qc_proc_free(&p);
+  quantc(&p, "run", f("fold.onnx"), "-i", f("xf.npy"), "--no-fold", NULL);
+  EXPECT(&p, 0, out, want);
+  qc_proc_free(&p);
+}
+
 static void test_eval(void)
 {
   qc_proc p;
@@ -347,7 +377,8 @@ static void test_eval(void)
   qc_proc_free(&p);
 }
 
-/* The bundled example: its accuracy on the first 500 test images is close to PyTorch's. */
+/* The bundled example: its accuracy on the first 500 test images is within 3 points of
+   PyTorch's on the whole test set (fp32_top1 in the model's JSON, a fraction or a percent). */
 static void test_example_model(void)
 {
   char model[600], meta[600];
@@ -358,7 +389,7 @@ static void test_example_model(void)
     fprintf(stderr, "\n  SKIPPED: examples/fashion_resnet.onnx/.json or Fashion-MNIST absent ");
     return;
   }
-  char code[1800];
+  char code[4000];
   snprintf(code, sizeof code,
            "import json, re, subprocess, sys\n"
            "m = json.load(open('%s'))\n"
@@ -369,7 +400,8 @@ static void test_example_model(void)
            "assert r.returncode == 0, r.returncode\n"
            "assert 'Sanitizer' not in r.stderr and 'runtime error' not in r.stderr\n"
            "k = int(re.search(r'top-1: [0-9.]+%% \\((\\d+)/500\\)', r.stdout).group(1))\n"
-           "assert 500 * m['fp32_top1'] / 100 - 15 <= k, (k, m['fp32_top1'])\n",
+           "ref = m['fp32_top1'] * (100 if m['fp32_top1'] <= 1 else 1)  # percent\n"
+           "assert 500 * ref / 100 - 15 <= k <= 500, (k, ref)\n",
            meta, QC_QUANTC, model);
   CU_ASSERT_EQUAL(qc_python(dir, code), 0);
 }
@@ -379,6 +411,7 @@ static CU_TestInfo tests[] = {
     {"usage errors: exit 1, exact messages", test_usage_errors},
     {"run: NPY in, NPY out, against NumPy; mismatches", test_run},
     {"inspect: MACs and params of a known conv net, JSON", test_inspect},
+    {"constant folding through the interpreter's kernels", test_fold},
     {"eval: known accuracy on a tiny IDX set", test_eval},
     {"eval: bundled example model, 500 images", test_example_model},
     CU_TEST_INFO_NULL,

@@ -110,6 +110,9 @@ static const corpus_case cases[] = {
     {RUN("gather.onnx", "gather_idx_ok.npy"), 0, NULL, "y: f32 [2,2] = 4 5 0 1\n"},
     {RUN("gather.onnx", "gather_idx_oob.npy"), 2,
      "node 'gather0' (Gather): index 10 out of range for axis of size 3\n"},
+    {INSPECT("fold_gather_oob.onnx"), 2,
+     "pass 'fold-constants': node 'gather_const' (Gather): index 10 out of range for axis of "
+     "size 3\n"},
     {RUN("valid_conv.onnx", "x_rank3.npy"), 2,
      "input 'x' (x_rank3.npy): expected rank 4 [1,3,8,8], the file holds rank 3 [3,8,8]\n"},
     {RUN("valid_conv.onnx", "x_f64.npy"), 2,
