@@ -330,14 +330,40 @@ static qc_status channel_param(qc_kctx *k, const qc_node *n, const qc_tensor *t,
   return QC_OK;
 }
 
-/* Inference form: y = (x - mean) / sqrt(var + epsilon) * scale + B, folded per channel into
-   y = x * a + b. */
+typedef struct {
+  const float *x;
+  double *stats; /* per channel: mean, population variance */
+  int64_t n, c, plane;
+} bn_stats_job;
+
+/* Training mode's batch statistics of channels [c0, c1) over the batch and spatial axes. */
+static void bn_stats(void *arg, int64_t c0, int64_t c1, int worker)
+{
+  const bn_stats_job *J = arg;
+  double cnt = (double)(J->n * J->plane);
+  for (int64_t c = c0; c < c1; c++) {
+    double sum = 0, sq = 0;
+    for (int64_t b = 0; b < J->n; b++) {
+      const float *x = J->x + (b * J->c + c) * J->plane;
+      for (int64_t i = 0; i < J->plane; i++) sum += x[i];
+    }
+    double mean = sum / cnt;
+    for (int64_t b = 0; b < J->n; b++) {
+      const float *x = J->x + (b * J->c + c) * J->plane;
+      for (int64_t i = 0; i < J->plane; i++) sq += (x[i] - mean) * (x[i] - mean);
+    }
+    J->stats[2 * c] = mean;
+    J->stats[2 * c + 1] = sq / cnt;
+  }
+}
+
+/* ONNX BatchNormalization: y = (x - mean) / sqrt(var + epsilon) * scale + B, folded per channel
+   into y = x * a + b. Inference uses input_mean/input_var; training_mode uses the batch's mean
+   and population variance and also outputs running_mean = input_mean * momentum + mean *
+   (1 - momentum), and running_var likewise. */
 static qc_status k_batchnorm(qc_kctx *k, const qc_node *n, const qc_tensor *in, int n_in,
                              qc_tensor *out, int n_out)
 {
-  if (qc_attr_i(n, "training_mode", 0) != 0)
-    return qc_node_err(k->err, n, QC_ERR_UNSUPPORTED,
-                       "training_mode=1 is not supported by the reference kernel");
   static const char *names[] = {"X", "scale", "B", "input_mean", "input_var"};
   const qc_tensor *x = &in[0];
   qc_status st = need_f32(k, n, x, "X");
@@ -345,15 +371,36 @@ static qc_status k_batchnorm(qc_kctx *k, const qc_node *n, const qc_tensor *in, 
   int64_t C = x->dims[1], plane = prod(x->dims, 2, x->rank), N = x->dims[0];
   for (int i = 1; i < 5; i++)
     if ((st = channel_param(k, n, &in[i], names[i], C))) return st;
-  float *ab = k->scratch(k, sizeof(float) * 2 * (size_t)(C + 1));
-  if (!ab) return k->err->code;
-  float eps = qc_attr_f(n, "epsilon", 1e-5f);
+  bool training = qc_attr_i(n, "training_mode", 0) != 0;
+  for (int i = 1; i < n_out; i++)
+    if (out[i].dtype != QC_DT_UNDEF && (st = need_f32(k, n, &out[i], "running_mean/var")))
+      return st;
+  size_t ab_bytes = sizeof(float) * 2 * (size_t)(C + 1);
+  char *ws = k->scratch(k, ab_bytes + sizeof(double) * 2 * (size_t)(C + 1));
+  if (!ws) return k->err->code;
+  float *ab = (float *)ws;
+  double *stats = (double *)(ws + ab_bytes);
+  float eps = qc_attr_f(n, "epsilon", 1e-5f), mom = qc_attr_f(n, "momentum", 0.9f);
   const float *scale = CF32(&in[1]), *bias = CF32(&in[2]), *mean = CF32(&in[3]),
               *var = CF32(&in[4]);
-  for (int64_t c = 0; c < C; c++) {
-    ab[c] = scale[c] / sqrtf(var[c] + eps);
-    ab[C + c] = bias[c] - mean[c] * ab[c];
+  if (training) {
+    bn_stats_job S = {CF32(x), stats, N, C, plane};
+    qc_pool_run(k->pool, C, 1, bn_stats, &S);
   }
+  for (int64_t c = 0; c < C; c++) {
+    float m = training ? (float)stats[2 * c] : mean[c];
+    float v = training ? (float)stats[2 * c + 1] : var[c];
+    ab[c] = scale[c] / sqrtf(v + eps);
+    ab[C + c] = bias[c] - m * ab[c];
+    if (training && n_out > 1 && out[1].dtype != QC_DT_UNDEF)
+      F32(&out[1])[c] = mean[c] * mom + m * (1 - mom);
+    if (training && n_out > 2 && out[2].dtype != QC_DT_UNDEF)
+      F32(&out[2])[c] = var[c] * mom + v * (1 - mom);
+  }
+  if (!training)
+    for (int i = 1; i < n_out; i++) /* outputs that ONNX defines only in training mode */
+      if (out[i].dtype != QC_DT_UNDEF)
+        memcpy(out[i].data, in[2 + i].data, sizeof(float) * (size_t)C);
   affine_job J = {CF32(x), F32(&out[0]), ab, ab + C, C, plane};
   qc_pool_run(k->pool, N * C, 1, affine_planes, &J);
   return QC_OK;
@@ -473,8 +520,7 @@ static qc_status k_layernorm(qc_kctx *k, const qc_node *n, const qc_tensor *in, 
                  n_out > 1 && out[1].dtype != QC_DT_UNDEF ? F32(&out[1]) : NULL,
                  n_out > 2 && out[2].dtype != QC_DT_UNDEF ? F32(&out[2]) : NULL, len,
                  qc_attr_f(n, "epsilon", 1e-5f)};
-  if (len == 0) return QC_OK;
-  qc_pool_run(k->pool, rows, 1, lnorm_rows, &J);
+  qc_pool_run(k->pool, rows, 1, lnorm_rows, &J); /* len 0: NaN statistics, as 0/0 */
   return QC_OK;
 }
 
@@ -555,6 +601,16 @@ static void taps(const qc_window *g, int a, int64_t o, tap_range *t)
 {
   int64_t s = o * g->stride[a] - g->pad_begin[a], d = g->dilation[a], k = g->kernel[a];
   t->start = s;
+  if (d == 1) { /* the common case, without the divisions */
+    int64_t plo = s >= -g->pad_begin[a] ? 0 : -g->pad_begin[a] - s;
+    int64_t phi = g->in[a] + g->pad_end[a] - s;
+    t->lo = s >= 0 ? 0 : -s;
+    t->hi = g->in[a] - s < k ? g->in[a] - s : k;
+    if (t->hi < t->lo) t->hi = t->lo = 0;
+    if (phi > k) phi = k;
+    t->padded = phi > plo ? phi - plo : 0;
+    return;
+  }
   t->lo = s >= 0 ? 0 : (-s + d - 1) / d;
   t->hi = g->in[a] - s <= 0 ? 0 : (g->in[a] - s + d - 1) / d;
   if (t->hi > k) t->hi = k;
@@ -566,6 +622,23 @@ static void taps(const qc_window *g, int a, int64_t o, tap_range *t)
   t->padded = phi > plo ? phi - plo : 0;
 }
 
+/* One tap of value v at flat offset off (row-major) / cm (column-major) in its plane. */
+#define QC_POOL_TAP(v, off, cm)                                                               \
+  do {                                                                                        \
+    if (J->kind == POOL_MAX) {                                                                \
+      if (best_at < 0 || (v) > best) {                                                        \
+        best = (v);                                                                           \
+        best_at = J->col_major ? (cm) : (off);                                                \
+      }                                                                                       \
+    } else if (J->kind == POOL_AVG) {                                                         \
+      acc += (double)(v);                                                                     \
+    } else {                                                                                  \
+      acc += pow(fabs((double)(v)), J->p);                                                    \
+    }                                                                                         \
+  } while (0)
+
+/* The planes [p0, p1) of a pool: 2-D windows by direct loops, others by an odometer over the
+   window's axes. MaxPool keeps the first maximum, as ONNX Runtime does. */
 #define QC_POOL_PLANES(NAME, T, LOWEST)                                                       \
   static void NAME(void *arg, int64_t p0, int64_t p1, int worker)                            \
   {                                                                                           \
@@ -588,28 +661,31 @@ static void taps(const qc_window *g, int a, int64_t o, tap_range *t)
         T best = LOWEST;                                                                      \
         int64_t best_at = -1;                                                                 \
         double acc = 0;                                                                       \
-        for (int64_t t = 0; t < count; t++) {                                                 \
-          int64_t off = 0, cm = 0, mul = 1;                                                   \
-          for (int a = 0; a < nsp; a++) {                                                     \
-            int64_t i = tr[a].start + j[a] * g->dilation[a];                                  \
-            off = off * g->in[a] + i;                                                         \
-            cm += i * mul;                                                                    \
-            mul *= g->in[a];                                                                  \
-          }                                                                                   \
-          T v = x[off];                                                                       \
-          if (J->kind == POOL_MAX) {                                                          \
-            if (best_at < 0 || v > best) {                                                    \
-              best = v;                                                                       \
-              best_at = J->col_major ? cm : off;                                              \
+        if (nsp == 2) {                                                                       \
+          int64_t H = g->in[0], W = g->in[1], dh = g->dilation[0], dw = g->dilation[1];      \
+          for (int64_t jh = tr[0].lo; jh < tr[0].hi; jh++) {                                  \
+            int64_t ih = tr[0].start + jh * dh;                                               \
+            for (int64_t jw = tr[1].lo; jw < tr[1].hi; jw++) {                                \
+              int64_t iw = tr[1].start + jw * dw;                                             \
+              T v = x[ih * W + iw];                                                           \
+              QC_POOL_TAP(v, ih * W + iw, iw * H + ih);                                       \
             }                                                                                 \
-          } else if (J->kind == POOL_AVG) {                                                   \
-            acc += (double)v;                                                                 \
-          } else {                                                                            \
-            acc += pow(fabs((double)v), J->p);                                                \
           }                                                                                   \
-          for (int a = nsp - 1; a >= 0; a--) {                                                \
-            if (++j[a] < tr[a].hi) break;                                                     \
-            j[a] = tr[a].lo;                                                                  \
+        } else {                                                                              \
+          for (int64_t t = 0; t < count; t++) {                                               \
+            int64_t off = 0, cm = 0, mul = 1;                                                 \
+            for (int a = 0; a < nsp; a++) {                                                   \
+              int64_t i = tr[a].start + j[a] * g->dilation[a];                                \
+              off = off * g->in[a] + i;                                                       \
+              cm += i * mul;                                                                  \
+              mul *= g->in[a];                                                                \
+            }                                                                                 \
+            T v = x[off];                                                                     \
+            QC_POOL_TAP(v, off, cm);                                                          \
+            for (int a = nsp - 1; a >= 0; a--) {                                              \
+              if (++j[a] < tr[a].hi) break;                                                   \
+              j[a] = tr[a].lo;                                                                \
+            }                                                                                 \
           }                                                                                   \
         }                                                                                     \
         if (J->kind == POOL_MAX) {                                                            \

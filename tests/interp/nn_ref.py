@@ -216,6 +216,16 @@ for name, xs in (("bn_4d", (2, 3, 4, 5)), ("bn_2d", (4, 3)), ("bn_3d", (2, 5, 7)
     y = F.batch_norm(t64(x), t64(mu), t64(var), t64(sc), t64(bb), training=False, eps=1e-3)
     case(name, "BatchNormalization", [x, sc, bb, mu, var], [f32(y)], epsilon=1e-3)
 
+# training mode: batch statistics (population variance), running stats by ONNX's formula
+x, sc, bb, mu = rand(3, 4, 2, 3), rand(4), rand(4), rand(4)
+var = rand(4, lo=0.1, hi=2.0)
+xd = x.astype(np.float64)
+bm, bv = xd.mean(axis=(0, 2, 3)), xd.var(axis=(0, 2, 3))
+y = F.batch_norm(t64(x), None, None, t64(sc), t64(bb), training=True, eps=1e-4)
+case("bn_training", "BatchNormalization", [x, sc, bb, mu, var],
+     [f32(y), mu * 0.8 + bm * 0.2, var * 0.8 + bv * 0.2], epsilon=1e-4, momentum=0.8,
+     training_mode=1)
+
 x, sc, bb = rand(2, 3, 4, 5), rand(3), rand(3)
 y = F.instance_norm(t64(x), weight=t64(sc), bias=t64(bb), eps=0.01)
 case("instnorm", "InstanceNormalization", [x, sc, bb], [f32(y)], epsilon=0.01)

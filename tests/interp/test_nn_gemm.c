@@ -138,7 +138,8 @@ static void test_thread_invariance(void)
   int64_t m = 150, n = 700, k = 600;
   unsigned seed = 77;
   float *a = malloc(sizeof(float) * (size_t)(m * k)), *b = malloc(sizeof(float) * (size_t)(k * n));
-  float *c1 = malloc(sizeof(float) * (size_t)(m * n)), *c3 = malloc(sizeof(float) * (size_t)(m * n));
+  float *c1 = malloc(sizeof(float) * (size_t)(m * n));
+  float *c3 = malloc(sizeof(float) * (size_t)(m * n));
   void *ws = malloc(qc_sgemm_ws_bytes(m, n, k));
   for (int64_t i = 0; i < m * k; i++) a[i] = frand(&seed);
   for (int64_t i = 0; i < k * n; i++) b[i] = frand(&seed);

@@ -121,7 +121,9 @@ static int compare(const ref_case *c, int k, const qc_tensor *got)
     double g, w;
     switch (want->dtype) {
     case QC_DT_F32: g = ((float *)got->data)[i], w = ((float *)want->data)[i]; break;
-    case QC_DT_I64: g = (double)((int64_t *)got->data)[i], w = (double)((int64_t *)want->data)[i]; break;
+    case QC_DT_I64:
+      g = (double)((int64_t *)got->data)[i], w = (double)((int64_t *)want->data)[i];
+      break;
     case QC_DT_U8: g = ((uint8_t *)got->data)[i], w = ((uint8_t *)want->data)[i]; break;
     default: g = ((int8_t *)got->data)[i], w = ((int8_t *)want->data)[i]; break;
     }
@@ -152,7 +154,9 @@ static int run_case(const ref_case *c)
   }
   for (int i = 0; i < c->n_out; i++) {
     snprintf(nm, sizeof nm, "out%d", i);
-    outs[i] = c->out[i].dtype == QC_DT_UNDEF ? -1 : qc_graph_add_value(g, nm, QC_DT_UNDEF, -1, NULL, &e);
+    outs[i] = c->out[i].dtype == QC_DT_UNDEF
+                  ? -1
+                  : qc_graph_add_value(g, nm, QC_DT_UNDEF, -1, NULL, &e);
     if (outs[i] >= 0) gouts[n_gout++] = outs[i];
   }
   int32_t node = qc_graph_add_node(g, qc_op_lookup("", c->op), c->name, c->n_in, ins, c->n_out,
