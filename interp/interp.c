@@ -25,6 +25,8 @@ struct qc_interp {
   int64_t *bind;     /* per symbol: its size in the current run, -1 unbound */
   buf *free_bufs;    /* released buffers, reused by later outputs and runs */
   int32_t n_free, cap_free;
+  buf *pinned;       /* last run's buffers that this run's inputs point into */
+  int32_t n_pinned;
   int32_t max_in, max_out;
   qc_tinfo *tin, *tout;
   qc_tensor *kin, *kout;
@@ -86,12 +88,39 @@ static void *acquire(qc_interp *it, size_t bytes, size_t *cap)
   return p;
 }
 
-static void release_all(qc_interp *it)
+static bool points_into(const void *p, const void *base, size_t cap)
+{
+  uintptr_t a = (uintptr_t)p, b = (uintptr_t)base;
+  return p && a >= b && a - b < cap;
+}
+
+/* Releases every buffer of the last run, except those the caller feeds back as inputs of this
+   run (an output used as the next input): they are pinned until the run ends. */
+static void release_all(qc_interp *it, const qc_tensor *inputs, int n_in)
 {
   for (int32_t v = 0; v < it->g->n_values; v++) {
+    bool pin = false;
+    for (int i = 0; i < n_in && it->cap[v] && !pin; i++)
+      pin = points_into(inputs[i].data, it->vals[v].data, it->cap[v]);
+    if (pin) {
+      it->pinned[it->n_pinned++] = (buf){it->vals[v].data, it->cap[v]};
+      it->cap[v] = 0;
+    }
     release(it, v);
     if (!(it->g->values[v].flags & QC_VAL_CONST)) it->vals[v].data = NULL;
   }
+}
+
+/* Moves the pinned buffers to the free list once the run no longer reads its inputs. */
+static void unpin(qc_interp *it)
+{
+  for (int32_t i = 0; i < it->n_pinned; i++) {
+    int32_t v = it->g->n_values; /* the spare slot past the last value */
+    it->vals[v].data = it->pinned[i].p;
+    it->cap[v] = it->pinned[i].cap;
+    release(it, v);
+  }
+  it->n_pinned = 0;
 }
 
 static void *scratch(qc_kctx *k, size_t bytes)
@@ -112,9 +141,13 @@ static void *scratch(qc_kctx *k, size_t bytes)
 void qc_interp_free(qc_interp *it)
 {
   if (!it) return;
-  if (it->vals && it->cap) release_all(it);
+  if (it->vals && it->cap) {
+    release_all(it, NULL, 0);
+    if (it->pinned) unpin(it);
+  }
   for (int32_t i = 0; i < it->n_free; i++) free(it->free_bufs[i].p);
   free(it->free_bufs);
+  free(it->pinned);
   free(it->vals);
   free(it->cap);
   free(it->uses);
@@ -197,12 +230,13 @@ qc_status qc_interp_new(const qc_graph *g, int threads, qc_interp **out, qc_err 
   it->uses = calloc(nv, sizeof *it->uses);
   it->left = calloc(nv, sizeof *it->left);
   it->bind = calloc((size_t)g->n_syms + 1, sizeof *it->bind);
+  it->pinned = calloc(nv, sizeof *it->pinned);
   it->tin = calloc((size_t)it->max_in + 1, sizeof *it->tin);
   it->kin = calloc((size_t)it->max_in + 1, sizeof *it->kin);
   it->tout = calloc((size_t)it->max_out + 1, sizeof *it->tout);
   it->kout = calloc((size_t)it->max_out + 1, sizeof *it->kout);
-  if (!it->vals || !it->cap || !it->uses || !it->left || !it->bind || !it->tin || !it->kin ||
-      !it->tout || !it->kout) {
+  if (!it->vals || !it->cap || !it->uses || !it->left || !it->bind || !it->pinned || !it->tin ||
+      !it->kin || !it->tout || !it->kout) {
     qc_interp_free(it);
     return qc_err_set(e, QC_ERR_NOMEM, "out of memory creating the interpreter");
   }
@@ -379,11 +413,9 @@ static qc_status run_node(qc_interp *it, int32_t ni, qc_kctx *kc, qc_err *e)
   return QC_OK;
 }
 
-qc_status qc_interp_run(qc_interp *it, const qc_tensor *inputs, int n_in, qc_err *e)
+static qc_status run_all(qc_interp *it, const qc_tensor *inputs, int n_in, qc_err *e)
 {
   const qc_graph *g = it->g;
-  it->ok = false;
-  release_all(it);
   if (n_in != g->n_inputs)
     return qc_err_set(e, QC_ERR_INVALID, "expected %d inputs, got %d", g->n_inputs, n_in);
   for (int32_t s = 0; s < g->n_syms; s++) it->bind[s] = -1;
@@ -395,18 +427,25 @@ qc_status qc_interp_run(qc_interp *it, const qc_tensor *inputs, int n_in, qc_err
   }
   memcpy(it->left, it->uses, sizeof *it->left * (size_t)g->n_values);
   qc_kctx kc = {.pool = it->pool, .err = e, .scratch = scratch, .scratch_owner = it};
-  qc_err local;
-  if (!e) { /* kernels report through k->err; give them somewhere to write */
-    qc_err_clear(&local);
-    kc.err = e = &local;
-  }
   for (int32_t ni = 0; ni < g->n_nodes; ni++) {
     if (g->nodes[ni].op == QC_OP_NONE) continue;
     qc_status st = run_node(it, ni, &kc, e);
     if (st) return st;
   }
-  qc_status st = copy_passthrough(it, e);
-  if (st) return st;
-  it->ok = true;
-  return QC_OK;
+  return copy_passthrough(it, e);
+}
+
+qc_status qc_interp_run(qc_interp *it, const qc_tensor *inputs, int n_in, qc_err *e)
+{
+  qc_err local;
+  if (!e) { /* kernels report through k->err; give them somewhere to write */
+    qc_err_clear(&local);
+    e = &local;
+  }
+  it->ok = false;
+  release_all(it, inputs, n_in > 0 ? n_in : 0);
+  qc_status st = run_all(it, inputs, n_in, e);
+  unpin(it);
+  it->ok = st == QC_OK;
+  return st;
 }

@@ -376,6 +376,47 @@ static void test_outputs_and_errors(void)
   qc_graph_free(g);
 }
 
+/* An output fed back as the next run's input (an iteration such as a recurrence): its buffer
+   must not be handed to a node of that run while the input is still being read. Here the one
+   node, a same-size MaxPool, would otherwise pool in place over its own partial results. */
+static void test_feedback(void)
+{
+  enum { D = 12, STEPS = 3 };
+  qc_err e = {0};
+  qc_graph *g = qc_graph_new();
+  static float x0[D * D], want[D * D], tmp[D * D];
+  unsigned seed = 3;
+  for (int i = 0; i < D * D; i++) x0[i] = frand(&seed);
+  int32_t x = qc_graph_add_value(g, "x", QC_DT_F32, 4, (int64_t[]){1, 1, D, D}, NULL);
+  int32_t y = value(g, "y");
+  int32_t mp = node1(g, QC_OP_MaxPool, "mp", 1, &x, y);
+  attr_ints(g, mp, "kernel_shape", 2, (int64_t[]){3, 3});
+  attr_ints(g, mp, "pads", 4, (int64_t[]){1, 1, 1, 1});
+  qc_graph_set_inputs(g, 1, &x, NULL);
+  qc_graph_set_outputs(g, 1, &y, NULL);
+  qc_interp *it;
+  CU_ASSERT_EQUAL_FATAL(qc_interp_new(g, 1, &it, &e), QC_OK);
+  memcpy(want, x0, sizeof want);
+  qc_tensor in = tensor(QC_DT_F32, 4, (int64_t[]){1, 1, D, D}, x0);
+  for (int step = 0; step < STEPS; step++) {
+    for (int i = 0; i < D; i++)
+      for (int j = 0; j < D; j++) {
+        float m = -INFINITY;
+        for (int a = i - 1; a <= i + 1; a++)
+          for (int b = j - 1; b <= j + 1; b++)
+            if (a >= 0 && a < D && b >= 0 && b < D && want[a * D + b] > m) m = want[a * D + b];
+        tmp[i * D + j] = m;
+      }
+    memcpy(want, tmp, sizeof want);
+    CU_ASSERT_EQUAL_FATAL(qc_interp_run(it, &in, 1, &e), QC_OK);
+    const qc_tensor *out = qc_interp_output(it, 0);
+    CU_ASSERT_EQUAL(count_bad(out->data, want, D * D), 0);
+    in.data = out->data; /* feed the output back */
+  }
+  qc_interp_free(it);
+  qc_graph_free(g);
+}
+
 static CU_TestInfo tests[] = {
     {"Conv -> MaxPool -> MatMul -> Softmax vs naive loops", test_cnn},
     {"symbolic batch binds per run", test_symbolic_batch},
@@ -383,6 +424,7 @@ static CU_TestInfo tests[] = {
     {"graph errors: unknown value, missing kernel", test_graph_errors},
     {"buffers reused, long-lived values kept", test_reuse},
     {"passthrough and constant outputs, kernel error mid-run", test_outputs_and_errors},
+    {"an output fed back as the next input", test_feedback},
     CU_TEST_INFO_NULL,
 };
 
