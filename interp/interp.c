@@ -443,6 +443,10 @@ qc_status qc_interp_run(qc_interp *it, const qc_tensor *inputs, int n_in, qc_err
     e = &local;
   }
   it->ok = false;
+  if (n_in > 0 && !inputs) {
+    release_all(it, NULL, 0);
+    return qc_err_set(e, QC_ERR_USAGE, "%d inputs given as a NULL array", n_in);
+  }
   release_all(it, inputs, n_in > 0 ? n_in : 0);
   qc_status st = run_all(it, inputs, n_in, e);
   unpin(it);
