@@ -691,6 +691,10 @@ static qc_status k_dropout(qc_kctx *k, const qc_node *n, const qc_tensor *in, in
   qc_dtype dt = in[0].dtype;
   int64_t total = qc_tensor_elems(&in[0]);
   double ratio = 0.5;
+  for (int i = 1; i < n_in && i < 3; i++)
+    if (in[i].dtype != QC_DT_UNDEF && qc_tensor_elems(&in[i]) != 1)
+      return qc_node_err(k->err, n, QC_ERR_INVALID, "%s must be a scalar",
+                         i == 1 ? "ratio" : "training_mode");
   bool train = n_in > 2 && in[2].dtype == QC_DT_BOOL && *(const uint8_t *)in[2].data;
   if (n_in > 1 && in[1].dtype != QC_DT_UNDEF) qc_load_f64(in[1].dtype, in[1].data, 0, 1, &ratio);
   if (train && !(ratio >= 0 && ratio < 1))

@@ -384,7 +384,9 @@ qc_status qc_infer_constant_of_shape(const qc_node *n, const qc_tinfo *in, int n
   int rank;
   int64_t d[QC_MAX_RANK];
   if ((st = shape_input(n, &in[0], "shape", &rank, d, e))) return st;
-  if (rank >= 0 && qc_shape_elems(rank, d) < 0 && dims_product(d, 0, rank) != QC_DIM_UNKNOWN)
+  bool known = rank >= 0;
+  for (int i = 0; i < rank; i++) known &= d[i] >= 0;
+  if (known && qc_shape_elems(rank, d) < 0)
     return qc_node_err(e, n, QC_ERR_NOMEM, "output is too large");
   set_out(&out[0], dt, rank, d);
   return QC_OK;
