@@ -45,6 +45,7 @@ typedef struct {
   double *acc;
   int64_t *iacc;
   const double *mx; /* per-output max, second pass of R_LSE */
+  bool bias;        /* u64 max/min: compared as int64 after flipping the top bit */
 } rjob;
 
 /* acc = f(acc, x) over a run; FOLD: x[0..m) into one accumulator, else elementwise. */
@@ -112,6 +113,8 @@ static void reduce_task(void *arg, int64_t begin, int64_t end, int worker)
       if (j->ints) {
         int64_t buf[CHUNK];
         qc_load_i64(j->dt, j->x, rw * j->inner + i, m, buf);
+        if (j->bias)
+          for (int64_t t = 0; t < m; t++) buf[t] = (int64_t)((uint64_t)buf[t] ^ (1ull << 63));
         fold_i64(j->kind, j->iacc + oo, buf, m, fold);
       } else {
         double buf[CHUNK];
@@ -161,6 +164,7 @@ qc_status qc_k_reduce(qc_kctx *k, const qc_node *n, const qc_tensor *in, int n_i
                        qc_dtype_name(dt));
   j.kind = reduce_rows[ri].kind;
   j.ints = qc_dtype_is_int(dt) && reduce_rows[ri].int_acc;
+  j.bias = dt == QC_DT_U64 && (j.kind == R_MAX || j.kind == R_MIN);
   j.dt = dt;
   j.x = in[0].data;
   qc_tinfo ti[2];
@@ -221,6 +225,7 @@ qc_status qc_k_reduce(qc_kctx *k, const qc_node *n, const qc_tensor *in, int n_i
   for (int64_t i = 0; i < oe; i++) {
     if (j.ints) {
       if (j.kind == R_MEAN) j.iacc[i] = count ? j.iacc[i] / count : 0;
+      if (j.bias) j.iacc[i] = (int64_t)((uint64_t)j.iacc[i] ^ (1ull << 63));
       continue;
     }
     double a = j.acc[i];
@@ -278,7 +283,12 @@ qc_status qc_k_argreduce(qc_kctx *k, const qc_node *n, const qc_tensor *in, int 
   if (D == 0) return qc_node_err(k->err, n, QC_ERR_INVALID, "cannot reduce the empty axis %d", axis);
   bool mx = n->op == QC_OP_ArgMax, last = qc_attr_i(n, "select_last_index", 0) != 0;
   int64_t *y = out[0].data;
-  if (qc_dtype_is_int(dt)) {
+  if (dt == QC_DT_U64) { /* unsigned order: compare in double, exact below 2^53 */
+    if (mx && last) ARG_SCAN(double, qc_load_f64, x >= b)
+    else if (mx) ARG_SCAN(double, qc_load_f64, x > b)
+    else if (last) ARG_SCAN(double, qc_load_f64, x <= b)
+    else ARG_SCAN(double, qc_load_f64, x < b)
+  } else if (qc_dtype_is_int(dt)) {
     if (mx && last) ARG_SCAN(int64_t, qc_load_i64, x >= b)
     else if (mx) ARG_SCAN(int64_t, qc_load_i64, x > b)
     else if (last) ARG_SCAN(int64_t, qc_load_i64, x <= b)

@@ -552,6 +552,9 @@ def suite_reduce():
     Case('max_i32', 'ReduceMax').attr('axes', [0]).inp(xi).out(np.max(xi, 0, keepdims=True)).emit()
     Case('mean_i64', 'ReduceMean').attr('axes', [1]).inp(xi.astype(np.int64)).out(
         np.trunc(np.sum(xi, 1, keepdims=True) / 6).astype(np.int64)).emit()
+    xu = np.array([[1, 2**63 + 5, 3], [2**64 - 1, 0, 2**63]], np.uint64)
+    Case('max_u64', 'ReduceMax').attr('axes', [1]).inp(xu).out(np.max(xu, 1, keepdims=True)).emit()
+    Case('min_u64', 'ReduceMin').attr('axes', [0]).attr('keepdims', 0).inp(xu).out(np.min(xu, 0)).emit()
     Case('sum_noop', 'ReduceSum').attr('noop_with_empty_axes', 1).inp(xi).inp(i64([])).out(xi).emit()
     Case('sum_empty_axes_all', 'ReduceSum').inp(xi).inp(i64([])).out(np.sum(xi, keepdims=True).astype(np.int32)).emit()
     # reducing a zero-size axis gives the identity element
