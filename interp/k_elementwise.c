@@ -496,6 +496,11 @@ static qc_status k_binary(qc_kctx *k, const qc_node *n, const qc_tensor *in, int
   if (!row || n_in != 2) return qc_node_err(k->err, n, QC_ERR_INTERNAL, "not a binary op");
   const bin_fn *fns = row->fn;
   if (n->op == QC_OP_Mod && qc_attr_i(n, "fmod", 0) == 1) fns = fmod_fns;
+  /* x^2 (LayerNorm and variance exports) as x * x: the same correctly rounded square. */
+  if (n->op == QC_OP_Pow && in[0].dtype == QC_DT_F32 && in[1].dtype == QC_DT_F32 &&
+      qc_tensor_elems(&in[1]) == 1 && *(const float *)in[1].data == 2.0f &&
+      in[0].rank == out[0].rank)
+    return bin_run(k, n, bin_find(QC_OP_Mul), bin_find(QC_OP_Mul)->fn, &in[0], &in[0], &out[0]);
   return bin_run(k, n, row, fns, &in[0], &in[1], &out[0]);
 }
 

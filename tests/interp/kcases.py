@@ -290,6 +290,8 @@ def suite_intmath():
     # Pow on integers and mixed types
     a = np.array([2, 3, -2, 5], dtype=np.int32)
     b = np.array([3, 2, 3, 0], dtype=np.int32)
+    sq = rand((3, 50), np.float32, lo=-1e19, hi=1e19)
+    Case('pow_square', 'Pow').inp(sq).inp(np.float32(2)).out(np.power(sq, np.float32(2))).tol(0, 0).emit()
     Case('pow_i32', 'Pow').inp(a).inp(b).out(np.power(a, b)).emit()
     Case('pow_i64_f32', 'Pow').inp(a.astype(np.int64)).inp(np.array([0.5, 2, 3, 1.5], np.float32)).out(
         np.array([1, 9, -8, 11], dtype=np.int64)).emit()
