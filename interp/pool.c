@@ -1,6 +1,9 @@
 /* Thread pool: workers sleep on a condition variable between jobs; a job hands out chunks of
    [0, n) through an atomic cursor, so uneven chunks balance themselves. The calling thread is
-   worker 0 and takes chunks like the others. */
+   worker 0 and takes chunks like the others, and it waits only for chunks that were taken: a
+   worker the OS has not scheduled yet (a busy machine) never delays a job, it just finds the
+   job gone when it wakes. For that the cursor carries the job's generation in its high bits,
+   so a late worker cannot claim a chunk of a job other than the one it read. */
 #include "pool.h"
 
 #include <pthread.h>
@@ -9,10 +12,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#define IDX_BITS 40 /* chunk cursor; n is at most QC_MAX_ELEMS (2^36) in practice */
+#define IDX_MASK ((UINT64_C(1) << IDX_BITS) - 1)
+
 typedef struct {
   struct qc_pool *pool;
   int id;
 } worker_arg;
+
+typedef struct {
+  qc_task_fn fn;
+  void *arg;
+  int64_t n, chunk;
+  uint64_t gen;
+} job;
 
 struct qc_pool {
   int threads; /* including the caller */
@@ -20,23 +33,31 @@ struct qc_pool {
   worker_arg *args;
   pthread_mutex_t mu;
   pthread_cond_t wake, done;
-  /* The current job; written under mu before gen is bumped. */
-  qc_task_fn fn;
-  void *arg;
-  int64_t n, chunk;
-  atomic_int_fast64_t next;
-  uint64_t gen;
-  int pending; /* workers that have not finished the current job */
+  job cur;                   /* the current job, written under mu */
+  atomic_uint_fast64_t next; /* (gen << IDX_BITS) | next unclaimed index */
+  atomic_int_fast64_t left;  /* items of the current job not finished yet */
   int quit;
 };
 
-static void take_chunks(qc_pool *p, int id)
+/* Claims and runs chunks of job j until none is left or the job is no longer current. */
+static void take_chunks(qc_pool *p, const job *j, int id)
 {
+  uint64_t tag = (j->gen << IDX_BITS) & ~IDX_MASK;
   for (;;) {
-    int64_t b = atomic_fetch_add_explicit(&p->next, p->chunk, memory_order_relaxed);
-    if (b >= p->n) return;
-    int64_t e = p->n - b < p->chunk ? p->n : b + p->chunk;
-    p->fn(p->arg, b, e, id);
+    uint64_t c = atomic_load(&p->next);
+    int64_t b;
+    do {
+      if ((c & ~IDX_MASK) != tag) return;
+      b = (int64_t)(c & IDX_MASK);
+      if (b >= j->n) return;
+    } while (!atomic_compare_exchange_weak(&p->next, &c, c + (uint64_t)j->chunk));
+    int64_t e = j->n - b < j->chunk ? j->n : b + j->chunk;
+    j->fn(j->arg, b, e, id);
+    if (atomic_fetch_sub(&p->left, e - b) == e - b) { /* the last items: wake the caller */
+      pthread_mutex_lock(&p->mu);
+      pthread_cond_signal(&p->done);
+      pthread_mutex_unlock(&p->mu);
+    }
   }
 }
 
@@ -47,13 +68,13 @@ static void *worker_main(void *va)
   uint64_t seen = 0;
   pthread_mutex_lock(&p->mu);
   for (;;) {
-    while (!p->quit && p->gen == seen) pthread_cond_wait(&p->wake, &p->mu);
+    while (!p->quit && p->cur.gen == seen) pthread_cond_wait(&p->wake, &p->mu);
     if (p->quit) break;
-    seen = p->gen;
+    job j = p->cur;
+    seen = j.gen;
     pthread_mutex_unlock(&p->mu);
-    take_chunks(p, wa->id);
+    take_chunks(p, &j, wa->id);
     pthread_mutex_lock(&p->mu);
-    if (--p->pending == 0) pthread_cond_signal(&p->done);
   }
   pthread_mutex_unlock(&p->mu);
   return NULL;
@@ -81,6 +102,7 @@ qc_pool *qc_pool_new(int threads, qc_err *e)
   }
   p->threads = threads;
   atomic_init(&p->next, 0);
+  atomic_init(&p->left, 0);
   if (threads == 1) return p;
   p->tids = calloc((size_t)threads - 1, sizeof *p->tids);
   p->args = calloc((size_t)threads - 1, sizeof *p->args);
@@ -138,17 +160,16 @@ void qc_pool_run(qc_pool *p, int64_t n, int64_t grain, qc_task_fn fn, void *arg)
     return;
   }
   pthread_mutex_lock(&p->mu);
-  p->fn = fn;
-  p->arg = arg;
-  p->n = n;
-  p->chunk = chunk;
-  atomic_store_explicit(&p->next, 0, memory_order_relaxed);
-  p->pending = p->threads - 1;
-  p->gen++;
+  job j = {fn, arg, n, chunk, p->cur.gen + 1};
+  p->cur = j;
+  atomic_store(&p->left, n);
+  atomic_store(&p->next, (j.gen << IDX_BITS) & ~IDX_MASK);
   pthread_cond_broadcast(&p->wake);
   pthread_mutex_unlock(&p->mu);
-  take_chunks(p, 0);
-  pthread_mutex_lock(&p->mu);
-  while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
-  pthread_mutex_unlock(&p->mu);
+  take_chunks(p, &j, 0);
+  if (atomic_load(&p->left) > 0) {
+    pthread_mutex_lock(&p->mu);
+    while (atomic_load(&p->left) > 0) pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+  }
 }
