@@ -135,7 +135,8 @@ static qc_status convert_attr(importer *im, int32_t node, const Onnx__AttributeP
 {
   qc_graph *g = im->g;
   const char *name = ap->name ? ap->name : "";
-  if (!*name) return qc_node_err(im->e, &g->nodes[node], QC_ERR_INVALID, "attribute without a name");
+  if (!*name)
+    return qc_node_err(im->e, &g->nodes[node], QC_ERR_INVALID, "attribute without a name");
   if (qc_node_attr(&g->nodes[node], name))
     return qc_node_err(im->e, &g->nodes[node], QC_ERR_INVALID, "attribute '%s' is given twice",
                        name);
@@ -441,8 +442,8 @@ static qc_status declare_outputs(importer *im, const Onnx__GraphProto *gp)
         if (val->flags & QC_VAL_INPUT)
           return qc_err_set(im->e, QC_ERR_INVALID,
                             "node '%s' output '%s' redefines a graph input", label, o);
-        return qc_err_set(im->e, QC_ERR_INVALID, "value '%s' is produced twice (again by node '%s')",
-                          o, label);
+        return qc_err_set(im->e, QC_ERR_INVALID,
+                          "value '%s' is produced twice (again by node '%s')", o, label);
       }
       if (qc_graph_add_value(g, o, QC_DT_UNDEF, -1, NULL, im->e) < 0)
         return im->e->code;
@@ -540,7 +541,7 @@ static qc_status import_model(importer *im, const Onnx__ModelProto *m, const cha
   for (size_t i = 0; i < gp->n_value_info; i++)
     if ((st = apply_value_info(im, gp->value_info[i], TYPE_HINT, "value"))) return st;
   if ((st = import_outputs(im, gp))) return st;
-  if ((st = qc_graph_toposort(g, im->e))) return st;
+  if (g->n_nodes && (st = qc_graph_toposort(g, im->e))) return st;
   int32_t n_before = g->n_nodes;
   if (opset && (st = qc_onnx_upgrade(g, opset, im->e))) return st;
   if (g->n_nodes != n_before && (st = qc_graph_toposort(g, im->e))) return st;
@@ -549,22 +550,26 @@ static qc_status import_model(importer *im, const Onnx__ModelProto *m, const cha
   return QC_OK;
 }
 
-static qc_status load_into(const void *buf, size_t len, const char *base_dir, const char *file,
-                           qc_graph *g, qc_err *e)
+/* owned: buf itself when the caller hands it over, freed as soon as it is unpacked (protobuf-c
+   copies what it keeps), so a large model is not held three times over. */
+static qc_status load_into(const void *buf, size_t len, void *owned, const char *base_dir,
+                           const char *file, qc_graph *g, qc_err *e)
 {
+  qc_status st = QC_OK;
+  Onnx__ModelProto *m = NULL;
   if (g->n_values || g->n_nodes)
-    return qc_err_set(e, QC_ERR_USAGE, "%s: the graph to import into is not empty", file);
-  if (len > QC_ONNX_MAX_FILE_BYTES)
-    return qc_err_set(e, QC_ERR_UNSUPPORTED,
-                      "%s: %.1f GiB is over the 2 GiB limit of a protobuf file; keep the "
-                      "weights in external data",
-                      file, (double)len / (1024.0 * 1024.0 * 1024.0));
-  qc_status st = qc_onnx_wire_check(buf, len, &onnx__model_proto__descriptor, file, e);
+    st = qc_err_set(e, QC_ERR_USAGE, "%s: the graph to import into is not empty", file);
+  else if (len > QC_ONNX_MAX_FILE_BYTES)
+    st = qc_err_set(e, QC_ERR_UNSUPPORTED,
+                    "%s: %.1f GiB is over the 2 GiB limit of a protobuf file; keep the "
+                    "weights in external data",
+                    file, (double)len / (1024.0 * 1024.0 * 1024.0));
+  if (!st) st = qc_onnx_wire_check(buf, len, &onnx__model_proto__descriptor, file, e);
+  if (!st && !(m = onnx__model_proto__unpack(NULL, len, buf)))
+    st = qc_err_set(e, QC_ERR_FORMAT, "%s: not a valid ONNX ModelProto (protobuf parse failed)",
+                    file);
+  free(owned);
   if (st) return st;
-  Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
-  if (!m)
-    return qc_err_set(e, QC_ERR_FORMAT, "%s: not a valid ONNX ModelProto (protobuf parse failed)",
-                      file);
   importer im = {g, base_dir, e, file, 0};
   st = import_model(&im, m, file);
   protobuf_c_message_free_unpacked(&m->base, NULL);
@@ -575,16 +580,19 @@ qc_status qc_onnx_load_buffer_into(const void *buf, size_t len, const char *base
                                    qc_graph *g, qc_err *e)
 {
   qc_err local = {0};
-  return load_into(buf, len, base_dir, "<buffer>", g, e ? e : &local);
+  return load_into(buf, len, NULL, base_dir, "<buffer>", g, e ? e : &local);
 }
 
-static qc_status load_new(const void *buf, size_t len, const char *base_dir, const char *file,
-                          qc_graph **out, qc_err *e)
+static qc_status load_new(const void *buf, size_t len, void *owned, const char *base_dir,
+                          const char *file, qc_graph **out, qc_err *e)
 {
   *out = NULL;
   qc_graph *g = qc_graph_new();
-  if (!g) return qc_err_set(e, QC_ERR_NOMEM, "%s: out of memory", file);
-  qc_status st = load_into(buf, len, base_dir, file, g, e);
+  if (!g) {
+    free(owned);
+    return qc_err_set(e, QC_ERR_NOMEM, "%s: out of memory", file);
+  }
+  qc_status st = load_into(buf, len, owned, base_dir, file, g, e);
   if (st) qc_graph_free(g);
   else *out = g;
   return st;
@@ -594,7 +602,7 @@ qc_status qc_onnx_load_buffer(const void *buf, size_t len, const char *base_dir,
                               qc_err *e)
 {
   qc_err local = {0};
-  return load_new(buf, len, base_dir, "<buffer>", out, e ? e : &local);
+  return load_new(buf, len, NULL, base_dir, "<buffer>", out, e ? e : &local);
 }
 
 qc_status qc_onnx_load(const char *path, qc_graph **out, qc_err *e)
@@ -607,9 +615,11 @@ qc_status qc_onnx_load(const char *path, qc_graph **out, qc_err *e)
   qc_status st = qc_onnx_read_file(path, &buf, &len, e);
   if (st) return st;
   char *dir = qc_onnx_dir_of(path);
-  if (!dir) st = qc_err_set(e, QC_ERR_NOMEM, "%s: out of memory", path);
-  else st = load_new(buf, len, dir, path, out, e);
+  if (!dir) {
+    free(buf);
+    return qc_err_set(e, QC_ERR_NOMEM, "%s: out of memory", path);
+  }
+  st = load_new(buf, len, buf, dir, path, out, e);
   free(dir);
-  free(buf);
   return st;
 }

@@ -81,8 +81,10 @@ static bool stays_inside(const char *loc)
   return true;
 }
 
-static qc_status read_external(const Onnx__TensorProto *tp, const char *base_dir, void *dst,
-                               size_t bytes, const char *what, qc_err *e)
+/* Reads bytes of external data into a buffer from a, allocated only once the file is known
+   to hold them. */
+static qc_status read_external(const Onnx__TensorProto *tp, const char *base_dir, qc_arena *a,
+                               size_t bytes, void **dst, const char *what, qc_err *e)
 {
   const char *loc = NULL;
   uint64_t offset = 0, length = 0;
@@ -171,8 +173,13 @@ static qc_status read_external(const Onnx__TensorProto *tp, const char *base_dir
                     what, path, (long long)sb.st_size, bytes, (unsigned long long)offset);
     goto done;
   }
+  *dst = qc_arena_alloc(a, bytes ? bytes : 1);
+  if (!*dst) {
+    st = qc_err_set(e, QC_ERR_NOMEM, "%s: out of memory for %zu bytes", what, bytes);
+    goto done;
+  }
   if (offset > (uint64_t)LLONG_MAX || fseeko(f, (off_t)offset, SEEK_SET) != 0 ||
-      fread(dst, 1, bytes, f) != bytes) {
+      fread(*dst, 1, bytes, f) != bytes) {
     st = qc_err_set(e, QC_ERR_IO, "%s: cannot read %zu bytes at offset %llu of '%s'", what,
                     bytes, (unsigned long long)offset, path);
     goto done;
@@ -187,9 +194,10 @@ done:
 
 /* ---- TensorProto -> qc_tensor --------------------------------------------------------- */
 
-/* Fills dst (elems elements of t) from the typed field ONNX uses for t. */
-static qc_status copy_typed(const Onnx__TensorProto *tp, qc_dtype t, void *dst, size_t elems,
-                            const char *what, qc_err *e)
+/* Fills *out (elems elements of t, bytes long, allocated here) from the typed field ONNX uses
+   for t. */
+static qc_status copy_typed(const Onnx__TensorProto *tp, qc_dtype t, qc_arena *a, void **out,
+                            size_t elems, size_t bytes, const char *what, qc_err *e)
 {
   size_t have = 0;
   const char *field = "";
@@ -209,6 +217,8 @@ static qc_status copy_typed(const Onnx__TensorProto *tp, qc_dtype t, void *dst, 
   if (have != elems)
     return qc_err_set(e, QC_ERR_INVALID, "%s: shape has %zu elements but %s holds %zu", what,
                       elems, field, have);
+  void *dst = *out = qc_arena_alloc(a, bytes ? bytes : 1);
+  if (!dst) return qc_err_set(e, QC_ERR_NOMEM, "%s: out of memory for %zu bytes", what, bytes);
   for (size_t i = 0; i < elems; i++) {
     switch (t) {
     case QC_DT_F32: ((float *)dst)[i] = tp->float_data[i]; break;
@@ -252,16 +262,15 @@ qc_status qc_onnx_tensor_from_proto(const Onnx__TensorProto *tp, const char *bas
     return qc_err_set(e, QC_ERR_UNSUPPORTED, "%s has more than %lld elements", what,
                       (long long)QC_MAX_ELEMS);
   size_t bytes = (size_t)qc_tensor_bytes(out);
-  out->data = qc_arena_alloc(a, bytes ? bytes : 1);
-  if (!out->data)
-    return qc_err_set(e, QC_ERR_NOMEM, "%s: out of memory for %zu bytes", what, bytes);
 
+  /* Sizes are checked against the data actually present before anything is allocated, so a
+     shape claiming 2^36 elements costs nothing. */
   bool typed = tp->n_float_data || tp->n_double_data || tp->n_int64_data ||
                tp->n_uint64_data || tp->n_int32_data;
   if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
     if (typed || tp->has_raw_data)
       return qc_err_set(e, QC_ERR_INVALID, "%s: external data but also data in the file", what);
-    if ((st = read_external(tp, base_dir, out->data, bytes, what, e))) return st;
+    if ((st = read_external(tp, base_dir, a, bytes, &out->data, what, e))) return st;
     copy_le(out->data, out->data, bytes / elem_size(t), elem_size(t));
     return QC_OK;
   }
@@ -272,15 +281,18 @@ qc_status qc_onnx_tensor_from_proto(const Onnx__TensorProto *tp, const char *bas
       return qc_err_set(e, QC_ERR_INVALID,
                         "%s: raw_data has %zu bytes but its shape needs %zu", what,
                         tp->raw_data.len, bytes);
+    if (!(out->data = qc_arena_alloc(a, bytes ? bytes : 1)))
+      return qc_err_set(e, QC_ERR_NOMEM, "%s: out of memory for %zu bytes", what, bytes);
     if (bytes) copy_le(out->data, tp->raw_data.data, bytes / elem_size(t), elem_size(t));
     return QC_OK;
   }
   if (!typed) {
-    if (elems == 0) return QC_OK;
+    if (elems == 0 && (out->data = qc_arena_alloc(a, 1))) return QC_OK;
+    if (elems == 0) return qc_err_set(e, QC_ERR_NOMEM, "%s: out of memory", what);
     return qc_err_set(e, QC_ERR_INVALID, "%s: shape has %lld elements but no data", what,
                       (long long)elems);
   }
-  return copy_typed(tp, t, out->data, (size_t)elems, what, e);
+  return copy_typed(tp, t, a, &out->data, (size_t)elems, bytes, what, e);
 }
 
 /* ---- files ------------------------------------------------------------------------------ */

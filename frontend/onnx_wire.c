@@ -52,8 +52,9 @@ static int wire_type_of(ProtobufCType t)
   }
 }
 
-static bool fail(walker *w, const uint8_t *at, const char *what, const ProtobufCMessageDescriptor *d,
-                 const ProtobufCFieldDescriptor *f, uint32_t field)
+static bool fail(walker *w, const uint8_t *at, const char *what,
+                 const ProtobufCMessageDescriptor *d, const ProtobufCFieldDescriptor *f,
+                 uint32_t field)
 {
   w->off = (size_t)(at - w->buf);
   if (f)

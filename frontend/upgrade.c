@@ -226,6 +226,13 @@ static int32_t add_node1(upgrader *u, int32_t base, qc_op op, const char *suffix
   return out;
 }
 
+/* v converted to an integer type's range [lo, hi] (saturating; NaN -> 0): a C cast of an
+   out-of-range double is undefined. */
+static double clamp(double v, double lo, double hi)
+{
+  return v != v ? 0 : v < lo ? lo : v > hi ? hi : v;
+}
+
 /* A scalar constant of x's dtype holding v: typed when x's dtype is known and exactly
    representable by a plain conversion, else an f32 constant through CastLike(x). */
 static int32_t scalar_like(upgrader *u, int32_t id, const char *suffix, double v, int32_t x)
@@ -247,14 +254,14 @@ static int32_t scalar_like(upgrader *u, int32_t id, const char *suffix, double v
   switch (dt) {
   case QC_DT_F32: s.f = (float)v; break;
   case QC_DT_F64: s.d = v; break;
-  case QC_DT_I64: s.i64 = (int64_t)v; break;
-  case QC_DT_I32: s.i32 = (int32_t)v; break;
-  case QC_DT_I16: s.i16 = (int16_t)v; break;
-  case QC_DT_I8: s.i8 = (int8_t)v; break;
-  case QC_DT_U64: s.u64 = (uint64_t)v; break;
-  case QC_DT_U32: s.u32 = (uint32_t)v; break;
-  case QC_DT_U16: s.u16 = (uint16_t)v; break;
-  case QC_DT_U8: s.u8 = (uint8_t)v; break;
+  case QC_DT_I64: s.i64 = (int64_t)clamp(v, -9223372036854775808.0, 9223372036854774784.0); break;
+  case QC_DT_I32: s.i32 = (int32_t)clamp(v, INT32_MIN, INT32_MAX); break;
+  case QC_DT_I16: s.i16 = (int16_t)clamp(v, INT16_MIN, INT16_MAX); break;
+  case QC_DT_I8: s.i8 = (int8_t)clamp(v, INT8_MIN, INT8_MAX); break;
+  case QC_DT_U64: s.u64 = (uint64_t)clamp(v, 0, 18446744073709549568.0); break;
+  case QC_DT_U32: s.u32 = (uint32_t)clamp(v, 0, UINT32_MAX); break;
+  case QC_DT_U16: s.u16 = (uint16_t)clamp(v, 0, UINT16_MAX); break;
+  case QC_DT_U8: s.u8 = (uint8_t)clamp(v, 0, UINT8_MAX); break;
   case QC_DT_BOOL: s.u8 = v != 0; break;
   default: {
     float f = (float)v;
@@ -550,9 +557,10 @@ static qc_status legacy_lp(upgrader *u, int32_t id)
   const qc_attr *a = qc_node_attr(node(u, id), "p");
   if (!a || a->kind != QC_ATTR_FLOAT) return QC_OK;
   float p = a->f;
-  if (p != (float)(int64_t)p)
-    return qc_node_err(u->e, node(u, id), QC_ERR_UNSUPPORTED, "non-integer p = %g", p);
-  return set_attr_i(u, id, "p", (int64_t)p);
+  if (!(p >= 1 && p <= 1024) || p != (float)(int)p)
+    return qc_node_err(u->e, node(u, id), QC_ERR_UNSUPPORTED, "p = %g is not a positive integer",
+                       p);
+  return set_attr_i(u, id, "p", (int)p);
 }
 
 static qc_status upgrade_node(upgrader *u, int32_t id)

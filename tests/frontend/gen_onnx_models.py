@@ -249,6 +249,20 @@ def legacy():
     save("legacy6.onnx", model(nodes, [vi("x", [3, 2]), vi("m", [5, 3]), vi("img", [1, 2, 3, 3])],
                                [vi("d", None), vi("s1", None), vi("g", None), vi("bn", None)],
                                inits, opset=6))
+    # opset 1: string Cast target, Concat's default axis, Reshape's shape attribute, float p,
+    # consumed_inputs, and is_test=0 (training) on BatchNormalization and Dropout.
+    nodes = [helper.make_node("Cast", ["x"], ["c"], name="cast", to="DOUBLE"),
+             helper.make_node("Concat", ["x", "x"], ["cat"], name="cat"),
+             helper.make_node("Reshape", ["cat"], ["r"], name="reshape", shape=[4, 3]),
+             helper.make_node("GlobalLpPool", ["img"], ["lp"], name="lp", p=2.0),
+             helper.make_node("Relu", ["x"], ["relu"], name="relu", consumed_inputs=[0]),
+             helper.make_node("BatchNormalization", ["img", "sc", "bi", "me", "va"],
+                              ["bn", "rm", "rv"], name="bn", is_test=0, consumed_inputs=[0, 0]),
+             helper.make_node("Dropout", ["x"], ["d"], name="drop", is_test=0, ratio=0.1)]
+    save("legacy1.onnx", model(nodes, [vi("x", [3, 2]), vi("img", [1, 2, 3, 3])],
+                               [vi("c", None), vi("r", None), vi("lp", None), vi("relu", None),
+                                vi("bn", None), vi("rm", None), vi("d", None)],
+                               inits[2:], opset=1))
     save("bn_spatial0.onnx", model(
         [helper.make_node("BatchNormalization", ["img", "sc", "bi", "me", "va"], ["bn"],
                           name="bn", is_test=1, spatial=0)],

@@ -138,12 +138,14 @@ static void test_raw_and_typed_initializers(void)
 
 static void test_initializer_errors(void)
 {
-  expect_err("raw_len.onnx", QC_ERR_INVALID, "tensor 'w': raw_data has 20 bytes but its shape needs 24");
+  expect_err("raw_len.onnx", QC_ERR_INVALID,
+             "tensor 'w': raw_data has 20 bytes but its shape needs 24");
   expect_err("neg_dim.onnx", QC_ERR_INVALID, "tensor 'w': dimension 1 is negative (-3)");
   expect_err("too_big.onnx", QC_ERR_UNSUPPORTED, "tensor 'w' has more than 68719476736 elements");
   expect_err("typed_count.onnx", QC_ERR_INVALID,
              "tensor 'w': shape has 4 elements but float_data holds 3");
-  expect_err("string_init.onnx", QC_ERR_UNSUPPORTED, "tensor 's': string tensors are not supported");
+  expect_err("string_init.onnx", QC_ERR_UNSUPPORTED,
+             "tensor 's': string tensors are not supported");
   expect_err("complex_init.onnx", QC_ERR_UNSUPPORTED,
              "tensor 'c': ONNX data type 14 (COMPLEX64) is not supported");
 }
@@ -514,6 +516,30 @@ static void test_legacy_attributes_to_inputs(void)
   qc_graph_free(g);
 }
 
+static void test_legacy_opset1(void)
+{
+  qc_graph *g = load_ok("legacy1.onnx");
+  CU_ASSERT_EQUAL(g->opset, 1);
+  const qc_attr *to = qc_node_attr(node(g, "cast"), "to");
+  CU_ASSERT(to && to->kind == QC_ATTR_INT && to->i == 11); /* "DOUBLE" */
+  CU_ASSERT_EQUAL(qc_attr_i(node(g, "cat"), "axis", 0), 1);
+  expect_const_ints(g, node(g, "reshape"), 1, 2, (const int64_t[]){4, 3});
+  const qc_attr *p = qc_node_attr(node(g, "lp"), "p");
+  CU_ASSERT(p && p->kind == QC_ATTR_INT && p->i == 2);
+  CU_ASSERT_EQUAL(node(g, "relu")->n_attrs, 0);
+  const qc_node *bn = node(g, "bn");
+  CU_ASSERT_EQUAL(bn->n_out, 3);
+  CU_ASSERT_EQUAL(qc_attr_i(bn, "training_mode", 0), 1);
+  CU_ASSERT_PTR_NULL(qc_node_attr(bn, "consumed_inputs"));
+  const qc_node *drop = node(g, "drop");
+  CU_ASSERT_EQUAL(drop->n_attrs, 0);
+  CU_ASSERT_EQUAL(drop->n_in, 3);
+  CU_ASSERT(fabsf(const_f32(g, drop, 1) - 0.1f) == 0);
+  const qc_value *train = &g->values[drop->in[2]];
+  CU_ASSERT(train->dtype == QC_DT_BOOL && *(const uint8_t *)train->data == 1);
+  qc_graph_free(g);
+}
+
 /* Every conformance model whose ops quantc registers loads and verifies; the others fail
    only as unsupported. The pytorch-* folders are opset 6 throughout. */
 static void test_conformance_models_load(void)
@@ -655,6 +681,7 @@ static CU_TestInfo tests[] = {
     {"legacy broadcasting and PRelu", test_legacy_broadcast},
     {"legacy softmax coercion", test_legacy_softmax},
     {"legacy attributes become inputs", test_legacy_attributes_to_inputs},
+    {"legacy opset-1 forms", test_legacy_opset1},
     {"conformance models load", test_conformance_models_load},
     {"tensor files", test_tensor_file},
     {"allocation failures", test_allocation_failures},
