@@ -133,10 +133,12 @@ int qc_cmd_run(int argc, char **argv)
   while ((c = getopt_long(argc, argv, ":hi:o:t:", longopts, NULL)) != -1) {
     switch (c) {
     case 'i':
+      if (!*optarg) return qc_cli_usage_error("run", "--input: empty path");
       if (n_in == MAX_FILES) return qc_cli_usage_error("run", "too many --input options");
       in_args[n_in++] = optarg;
       break;
     case 'o':
+      if (!*optarg) return qc_cli_usage_error("run", "--output: empty path");
       if (n_out == MAX_FILES) return qc_cli_usage_error("run", "too many --output options");
       out_args[n_out++] = optarg;
       break;

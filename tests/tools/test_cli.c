@@ -186,6 +186,8 @@ static void test_usage_errors(void)
        "run: --threads: '99999999999999999999' is not an integer"},
       {{"run", "m.onnx", "--threads"}, "quantc: error: run: option '--threads' needs a value"},
       {{"run", "m.onnx", "-t"}, "quantc: error: run: option '-t' needs a value"},
+      {{"run", "m.onnx", "-o", ""}, "quantc: error: run: --output: empty path"},
+      {{"run", "m.onnx", "--input="}, "quantc: error: run: --input: empty path"},
       {{"eval", "m.onnx"}, "eval: missing --data (known: fashion-mnist)"},
       {{"eval", "m.onnx", "--data", "mnist"},
        "eval: --data: unknown data set 'mnist' (known: fashion-mnist)"},
