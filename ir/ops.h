@@ -162,8 +162,27 @@
   X(ArgMax, "", 1, 1, 1, 1, qc_infer_argreduce, "axis:i=0 keepdims:i=1 select_last_index:i=0") \
   X(ArgMin, "", 1, 1, 1, 1, qc_infer_argreduce, "axis:i=0 keepdims:i=1 select_last_index:i=0")
 
+/* quantc's own integer-only ops (domain "quantc"), written by the uniform quantizer and run
+   with exact integer semantics (docs/integer-semantics.md). Each node carries everything its
+   arithmetic needs: requantization as dyadic numbers m / 2^shift (per output channel for
+   QcConv/QcGemm, [m_a, m_b] / [shift_a, shift_b] for QcAdd's two inputs) and the clamp range
+   [qmin, qmax], which also fixes the output dtype (u8, i8, else i16/i32). Zero points are 0. */
+#define QC_INT_OPS(X)                                                                      \
+  X(QcQuantize, "quantc", 1, 1, 1, 1, qc_infer_qc_quantize, "scale:f! qmin:i! qmax:i!")    \
+  X(QcDequantize, "quantc", 1, 1, 1, 1, qc_infer_qc_dequantize, "scale:f!")                \
+  X(QcConv, "quantc", 2, 3, 1, 1, qc_infer_qc_conv,                                        \
+    "auto_pad:s=NOTSET dilations:is group:i=1 kernel_shape:is pads:is strides:is "         \
+    "mult:is! shift:is! qmin:i! qmax:i!")                                                  \
+  X(QcGemm, "quantc", 2, 3, 1, 1, qc_infer_qc_gemm, "mult:is! shift:is! qmin:i! qmax:i!")  \
+  X(QcAdd, "quantc", 2, 2, 1, 1, qc_infer_qc_add, "mult:is! shift:is! qmin:i! qmax:i!")    \
+  X(QcGlobalAveragePool, "quantc", 1, 1, 1, 1, qc_infer_qc_global_pool, "")
+
+/* Ops added beyond the foundation's list (conformance coverage, detectors' dynamic ops). */
+#define QC_MORE_OPS(X)
+
 #define QC_OPS(X) \
-  QC_UNARY_OPS(X) QC_BINARY_OPS(X) QC_NN_OPS(X) QC_QUANT_OPS(X) QC_TENSOR_OPS(X)
+  QC_UNARY_OPS(X) QC_BINARY_OPS(X) QC_NN_OPS(X) QC_QUANT_OPS(X) QC_TENSOR_OPS(X) \
+  QC_INT_OPS(X) QC_MORE_OPS(X)
 
 typedef enum {
   QC_OP_NONE = 0, /* a deleted node, removed by qc_graph_compact */
