@@ -174,3 +174,24 @@ const char *qc_igemm_kernel_name(void)
 {
   return pick_micro() == micro_generic ? "generic" : "avx2";
 }
+
+qc_status qc_dyadic_from_real(double M, int32_t *mult, int32_t *shift, qc_err *e)
+{
+  if (!(M > 0.0) || !isfinite(M))
+    return qc_err_set(e, QC_ERR_INVALID, "requantization multiplier %g is not a positive number",
+                      M);
+  int exp;
+  double f = frexp(M, &exp);
+  int64_t m = (int64_t)llround(f * 2147483648.0); /* f * 2^31, in [2^30, 2^31] */
+  if (m == ((int64_t)1 << 31)) {
+    m >>= 1;
+    exp++;
+  }
+  int s = 31 - exp;
+  if (s < 1 || s > 62)
+    return qc_err_set(e, QC_ERR_INVALID,
+                      "requantization multiplier %g needs a shift of %d, outside 1..62", M, s);
+  *mult = (int32_t)m;
+  *shift = s;
+  return QC_OK;
+}

@@ -143,4 +143,28 @@ void qc_igemm_s16_portable(qc_pool *p, int64_t M, int64_t N, int64_t K, const in
 /* "avx2" or "generic": the micro-kernel qc_igemm_s16 picks on this CPU. */
 const char *qc_igemm_kernel_name(void);
 
+/* ---- dyadic requantization (HAWQ-V3 integer-only inference) -------------------------------
+ * A positive real M is approximated as mult / 2^shift with mult in [2^30, 2^31): frexp gives
+ * M = f * 2^exp with f in [0.5, 1), mult = round(f * 2^31) and shift = 31 - exp (HAWQ-V3's own
+ * construction, which its float64 emulation reproduces bit for bit). The quantizer derives
+ * every multiplier with qc_dyadic_from_real; kernels apply it with qc_requant_dyadic. */
+
+/* QC_ERR_INVALID when M is not a positive finite number or the shift would leave [1, 62]. */
+qc_status qc_dyadic_from_real(double M, int32_t *mult, int32_t *shift, qc_err *e);
+
+/* (v * mult + 2^(shift-1)) >> shift in int64 with an arithmetic shift: rounds half up
+   (toward +inf). Exact for |v| < 2^31 and shift in [1, 62]. */
+static inline int64_t qc_requant_dyadic(int64_t v, int32_t mult, int32_t shift)
+{
+  int64_t p = v * (int64_t)mult + ((int64_t)1 << (shift - 1));
+  /* >> of a negative int64 is implementation-defined in C; gcc and clang shift arithmetically,
+     and this form states the floor division explicitly for any compiler. */
+  return p >= 0 ? p >> shift : -((-p - 1) >> shift) - 1;
+}
+
+static inline int64_t qc_clamp64(int64_t v, int64_t lo, int64_t hi)
+{
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
 #endif
