@@ -296,4 +296,16 @@ qc_status qc_verify(const qc_graph *g, qc_err *e);
 char *qc_print(const qc_graph *g, bool with_const_data);
 qc_status qc_parse(const char *text, qc_graph **out, qc_err *e);
 
+/* ---- 4-bit packing (ir/pack.c) ---------------------------------------------------------- */
+
+/* QC_DT_I4 layout: element 2j in the low nibble of byte j, element 2j+1 in the high nibble,
+   two's complement nibbles in [-8, 7]; qc_dtype_bytes(QC_DT_I4, n) = (n + 1) / 2 bytes. */
+int32_t qc_i4_get(const uint8_t *p, int64_t i);
+/* Stores the low 4 bits of v as element i, leaving the other nibble of its byte alone. */
+void qc_i4_set(uint8_t *p, int64_t i, int32_t v);
+/* Packs n values into (n + 1) / 2 bytes; an odd n leaves the last high nibble 0. Returns false
+   when some value lies outside [-8, 7] (its low 4 bits are stored anyway). */
+bool qc_pack_i4(const int8_t *src, int64_t n, uint8_t *dst);
+void qc_unpack_i4(const uint8_t *src, int64_t n, int8_t *dst);
+
 #endif
