@@ -35,7 +35,9 @@ typedef struct {
   int threads;   /* interpreter threads; 0: one per CPU */
 } qc_cli_load_opts;
 
-/* Imports an ONNX model, then runs shape inference and (when opts->optimize) constant folding
+/* Imports an ONNX model (or parses IR text, docs/ir-text.md, when the path ends in ".qc": the
+   exact integer model `quantc quantize --ir` writes), then runs shape inference and (when
+   opts->optimize) constant folding
    with the interpreter's kernels and dead-code removal. */
 qc_status qc_cli_load_model(const char *path, const qc_cli_load_opts *opts, qc_graph **out,
                             qc_err *e);
@@ -46,5 +48,6 @@ void qc_cli_shape_str(const qc_graph *g, int rank, const int64_t *dims, char *bu
 int qc_cmd_inspect(int argc, char **argv);
 int qc_cmd_run(int argc, char **argv);
 int qc_cmd_eval(int argc, char **argv);
+int qc_cmd_quantize(int argc, char **argv);
 
 #endif

@@ -83,12 +83,47 @@ static qc_status eval_node(void *user, const qc_node *n, const qc_tensor *in, in
   return QC_OK;
 }
 
+/* IR text (docs/ir-text.md), e.g. the integer model `quantc quantize --ir` writes. */
+static qc_status load_ir_text(const char *path, qc_graph **out, qc_err *e)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f) return qc_err_set(e, QC_ERR_IO, "%s: cannot open", path);
+  long size = -1;
+  if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
+  if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
+    fclose(f);
+    return qc_err_set(e, QC_ERR_IO, "%s: cannot read (not a regular file?)", path);
+  }
+  char *buf = (uint64_t)size < ((uint64_t)1 << 34) ? malloc((size_t)size + 1) : NULL;
+  size_t n = buf ? fread(buf, 1, (size_t)size, f) : 0;
+  bool bad = ferror(f) != 0 || (buf && n != (size_t)size);
+  fclose(f);
+  if (!buf) return qc_err_set(e, QC_ERR_NOMEM, "%s: too large to read", path);
+  if (bad) {
+    free(buf);
+    return qc_err_set(e, QC_ERR_IO, "%s: read error", path);
+  }
+  buf[n] = 0;
+  size_t nul = strlen(buf);
+  if (nul != n) {
+    free(buf);
+    return qc_err_set(e, QC_ERR_FORMAT, "%s: IR text holds a NUL byte at byte %zu", path, nul);
+  }
+  qc_err pe = {0};
+  qc_status st = qc_parse(buf, out, &pe);
+  free(buf);
+  if (st) return qc_err_set(e, st, "%s: %s", path, pe.msg);
+  return QC_OK;
+}
+
 qc_status qc_cli_load_model(const char *path, const qc_cli_load_opts *opts, qc_graph **out,
                             qc_err *e)
 {
   *out = NULL;
   qc_graph *g = NULL;
-  qc_status st = qc_onnx_load(path, &g, e);
+  size_t len = strlen(path);
+  qc_status st = len > 3 && strcmp(path + len - 3, ".qc") == 0 ? load_ir_text(path, &g, e)
+                                                               : qc_onnx_load(path, &g, e);
   if (st) {
     qc_graph_free(g);
     return st;

@@ -16,6 +16,7 @@ static const char usage[] =
     "  inspect MODEL        per-layer shapes, parameters and MACs of an ONNX model\n"
     "  run MODEL            run a model on NPY inputs, write NPY outputs\n"
     "  eval MODEL           top-1 accuracy on a data set (Fashion-MNIST)\n"
+    "  quantize MODEL       integer-only quantization: ONNX (QDQ), report, integer IR\n"
     "  help [COMMAND]       this text, or a command's (same as COMMAND --help)\n"
     "\n"
     "exit codes:\n"
@@ -38,6 +39,7 @@ static const command commands[] = {
     {"inspect", qc_cmd_inspect},
     {"run", qc_cmd_run},
     {"eval", qc_cmd_eval},
+    {"quantize", qc_cmd_quantize},
 };
 
 static const command *find(const char *name)
