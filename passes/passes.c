@@ -43,12 +43,18 @@ static qc_status run_prune(qc_graph *g, void *ctx, qc_err *e)
   return qc_pass_prune_values(g, e);
 }
 
+static qc_status run_bn_fold(qc_graph *g, void *ctx, qc_err *e)
+{
+  return qc_pass_fold_batchnorm(g, e);
+}
+
 static const qc_pass builtin[] = {
     {"infer-shapes", run_infer, NULL},
     {"fold-constants", run_fold, NULL},
     {"dce", run_dce, NULL},
     {"eliminate-identity", run_identity, NULL},
     {"prune-values", run_prune, NULL},
+    {"fold-batchnorm", run_bn_fold, NULL},
 };
 
 qc_status qc_pass_builtin(const char *name, void *ctx, qc_pass *out, qc_err *e)

@@ -64,6 +64,16 @@ typedef struct {
    and, through o->eval, any node whose inputs are all constant. o may be NULL. */
 qc_status qc_pass_fold_constants(qc_graph *g, const qc_fold_opts *o, qc_err *e);
 
+/* ---- batch-norm folding ------------------------------------------------------------------ */
+
+/* Folds each inference-mode BatchNormalization whose input comes from a Conv (any group count,
+   with or without bias) or a Gemm (2-D, transA = 0) feeding nothing else, into that node:
+   s = gamma / sqrt(var + eps); w' = w * s per output channel, b' = (b - mean) * s + beta
+   (double arithmetic, f32 results, new constants "<node>_w_bnfold"/"<node>_b_bnfold"). The
+   producer then writes the BN's output value. BNs whose parameters are not f32 constants stay.
+   Builtin name "fold-batchnorm". */
+qc_status qc_pass_fold_batchnorm(qc_graph *g, qc_err *e);
+
 /* ---- cleanup ---------------------------------------------------------------------------- */
 
 /* Removes nodes none of whose outputs reaches a graph output. Sorts the graph first. Value
