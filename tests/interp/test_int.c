@@ -2,6 +2,7 @@
  * requantization ties of both signs, clamping at both ends, per-channel requantization, QcAdd's
  * separate branch requantization with a single clamp, floor pooling of negatives, QcQuantize's
  * ties to even and saturation, 4-bit packing, and the exact error messages of shape inference. */
+#include "interp.h"
 #include "test_int.h"
 
 /* ---- dyadic multipliers ------------------------------------------------------------------- */
@@ -476,6 +477,51 @@ static void test_infer_shapes(void)
   done(&t);
 }
 
+/* ---- a whole integer network through the IR text, the verifier and the interpreter ------- */
+
+static void test_network(void)
+{
+  /* x / 0.5 = [2, -3, 4.5, 1] -> [2, -3, 4, 1] (ties to even). 1x1 conv with i4 w = [1, -1]
+     (byte 0xF1), b = [0, 4], M = 1, ReLU folded (qmin 0): ch0 [2, 0, 4, 1], ch1 [2, 7, 0, 3].
+     Pool: floor(7 / 4) = 1, floor(12 / 4) = 3. Gemm [[1,0],[0,1],[1,1]] at M = 0.5:
+     [0.5, 1.5, 2] -> [1, 2, 2]; dequantized at 0.25: [0.25, 0.5, 0.5]. */
+  const char *text =
+      "graph \"int\" opset 17 {\n"
+      "  input %x: f32[1,1,2,2]\n"
+      "  const %w: i4[2,1,1,1] = hex\"f1\"\n"
+      "  const %b: i32[2] = [0, 4]\n"
+      "  const %wf: i8[3,2] = [1, 0, 0, 1, 1, 1]\n"
+      "  %q = quantc.QcQuantize(%x) {scale=0.5, qmin=-128, qmax=127}\n"
+      "  %c = quantc.QcConv(%q, %w, %b) {kernel_shape=[1, 1], mult=[1073741824, 1073741824], "
+      "shift=[30, 30], qmin=0, qmax=255}\n"
+      "  %p = quantc.QcGlobalAveragePool(%c)\n"
+      "  %f = Flatten(%p)\n"
+      "  %g = quantc.QcGemm(%f, %wf) {mult=[1073741824, 1073741824, 1073741824], "
+      "shift=[31, 31, 31], qmin=-128, qmax=127}\n"
+      "  %d = quantc.QcDequantize(%g) {scale=0.25}\n"
+      "  output %d\n"
+      "}\n";
+  qc_graph *g = NULL;
+  qc_err e = {0};
+  CU_ASSERT_EQUAL_FATAL(qc_parse(text, &g, &e), QC_OK);
+  CU_ASSERT_EQUAL(qc_verify(g, &e), QC_OK);
+  if (e.code) printf("\n%s\n", e.msg);
+  qc_interp *it = NULL;
+  CU_ASSERT_EQUAL_FATAL(qc_interp_new(g, 2, &it, &e), QC_OK);
+  const float x[] = {1.0f, -1.5f, 2.25f, 0.5f};
+  qc_tensor in = tens(QC_DT_F32, 4, I64(1, 1, 2, 2), x);
+  qc_status s = qc_interp_run(it, &in, 1, &e);
+  if (s) printf("\n%s\n", e.msg);
+  CU_ASSERT_EQUAL_FATAL(s, QC_OK);
+  const qc_tensor *y = qc_interp_output(it, 0);
+  CU_ASSERT_EQUAL(y->dtype, QC_DT_F32);
+  CU_ASSERT_EQUAL(qc_tensor_elems(y), 3);
+  const float want[] = {0.25f, 0.5f, 0.5f};
+  for (int i = 0; i < 3; i++) CU_ASSERT_EQUAL(((const float *)y->data)[i], want[i]);
+  qc_interp_free(it);
+  qc_graph_free(g);
+}
+
 static CU_TestInfo tests[] = {
     {"dyadic_from_real", test_dyadic_from_real},
     {"requant_ties", test_requant_ties},
@@ -488,6 +534,7 @@ static CU_TestInfo tests[] = {
     {"i4_pack", test_i4_pack},
     {"infer_errors", test_infer_errors},
     {"infer_shapes", test_infer_shapes},
+    {"network", test_network},
     CU_TEST_INFO_NULL,
 };
 
