@@ -33,6 +33,7 @@ extern const qc_kernel_row qc_kernels_elementwise[];
 extern const qc_kernel_row qc_kernels_tensor[];
 extern const qc_kernel_row qc_kernels_nn[];
 extern const qc_kernel_row qc_kernels_quant[];
+extern const qc_kernel_row qc_kernels_more[];
 extern const qc_kernel_row qc_kernels_qc[]; /* quantc's integer-only ops (k_qc.c) */
 
 /* Fills table[QC_OP_COUNT] from the contributed tables (NULL where an op has no kernel). */

@@ -178,7 +178,36 @@
   X(QcGlobalAveragePool, "quantc", 1, 1, 1, 1, qc_infer_qc_global_pool, "")
 
 /* Ops added beyond the foundation's list (conformance coverage, detectors' dynamic ops). */
-#define QC_MORE_OPS(X)
+#define QC_MORE_OPS(X)                                                                     \
+  X(Resize, "", 1, 4, 1, 1, qc_infer_resize,                                               \
+    "coordinate_transformation_mode:s=half_pixel cubic_coeff_a:f=-0.75 exclude_outside:i=0 " \
+    "extrapolation_value:f=0 mode:s=nearest nearest_mode:s=round_prefer_floor")             \
+  X(Upsample, "", 2, 2, 1, 1, qc_infer_resize, "mode:s=nearest")                           \
+  X(TopK, "", 2, 2, 2, 2, qc_infer_topk, "axis:i=-1 largest:i=1 sorted:i=1")               \
+  X(OneHot, "", 3, 3, 1, 1, qc_infer_onehot, "axis:i=-1")                                  \
+  X(GatherND, "", 2, 2, 1, 1, qc_infer_gather_nd, "batch_dims:i=0")                        \
+  X(ScatterND, "", 3, 3, 1, 1, qc_infer_scatter, "reduction:s=none")                       \
+  X(ScatterElements, "", 3, 3, 1, 1, qc_infer_scatter, "axis:i=0 reduction:s=none")        \
+  X(Scatter, "", 3, 3, 1, 1, qc_infer_scatter, "axis:i=0")                                 \
+  X(NegativeLogLikelihoodLoss, "", 2, 3, 1, 1, qc_infer_loss, "ignore_index:i reduction:s=mean") \
+  X(SoftmaxCrossEntropyLoss, "", 2, 3, 1, 2, qc_infer_loss, "ignore_index:i reduction:s=mean") \
+  X(EyeLike, "", 1, 1, 1, 1, qc_infer_eyelike, "dtype:i k:i=0")                            \
+  X(Compress, "", 2, 2, 1, 1, qc_infer_compress, "axis:i")                                 \
+  X(NonZero, "", 1, 1, 1, 1, qc_infer_nonzero, "")                                         \
+  X(NonMaxSuppression, "", 2, 5, 1, 1, qc_infer_nms, "center_point_box:i=0")               \
+  X(RoiAlign, "", 3, 3, 1, 1, qc_infer_roi_align,                                          \
+    "coordinate_transformation_mode:s=half_pixel mode:s=avg output_height:i=1 "            \
+    "output_width:i=1 sampling_ratio:i=0 spatial_scale:f=1")                               \
+  X(MaxUnpool, "", 2, 3, 1, 1, qc_infer_max_unpool, "kernel_shape:is! pads:is strides:is") \
+  X(ReverseSequence, "", 2, 2, 1, 1, qc_infer_reverse_sequence, "batch_axis:i=1 time_axis:i=0") \
+  X(BitShift, "", 2, 2, 1, 1, qc_infer_broadcast, "direction:s!")                          \
+  X(Det, "", 1, 1, 1, 1, qc_infer_det, "")                                                 \
+  X(Einsum, "", 1, -1, 1, 1, qc_infer_einsum, "equation:s!")                               \
+  X(Unique, "", 1, 1, 1, 4, qc_infer_unique, "axis:i sorted:i=1")                          \
+  X(HannWindow, "", 1, 1, 1, 1, qc_infer_window, "output_datatype:i=1 periodic:i=1")       \
+  X(HammingWindow, "", 1, 1, 1, 1, qc_infer_window, "output_datatype:i=1 periodic:i=1")    \
+  X(BlackmanWindow, "", 1, 1, 1, 1, qc_infer_window, "output_datatype:i=1 periodic:i=1")   \
+  X(MeanVarianceNormalization, "", 1, 1, 1, 1, qc_infer_same, "axes:is")
 
 #define QC_OPS(X) \
   QC_UNARY_OPS(X) QC_BINARY_OPS(X) QC_NN_OPS(X) QC_QUANT_OPS(X) QC_TENSOR_OPS(X) \
