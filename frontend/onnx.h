@@ -33,4 +33,28 @@ qc_status qc_onnx_read_tensor_file(const char *path, qc_arena *a, qc_tensor *out
 qc_status qc_onnx_save_tensor_file(const char *path, const qc_tensor *t, const char *name,
                                    qc_err *e);
 
+/* ---- export (frontend/onnx_export.c, docs/onnx-export.md) ------------------------------- */
+
+typedef struct {
+  /* Write quantc's integer ops (QcConv, ...) verbatim in domain "quantc" (readable by quantc
+     only) instead of lowering them to standard QDQ form. */
+  bool keep_int_ops;
+} qc_onnx_export_opts;
+
+/* Writes g as an ONNX model: ir_version 8, ai.onnx opset 17, initializers as raw
+   little-endian data, value_info for every value of known dtype, symbolic dims as dim_param.
+   Integer-only graphs are written in QDQ form ONNX Runtime runs: QuantizeLinear /
+   DequantizeLinear at each value's scale (its qparams), int8 weights with per-channel scales,
+   int32 bias, float Conv/Gemm/Add, Clip/Relu for clamps narrower than the 8-bit dtype. The
+   file is written to a temporary name in the same folder and renamed, so a failure never
+   leaves a partial file at path. */
+qc_status qc_onnx_save(const qc_graph *g, const char *path, qc_err *e);
+/* The same into a malloc'd buffer the caller frees. */
+qc_status qc_onnx_save_buffer(const qc_graph *g, void **buf, size_t *len, qc_err *e);
+/* With options (o may be NULL: the defaults above). */
+qc_status qc_onnx_save_ex(const qc_graph *g, const qc_onnx_export_opts *o, const char *path,
+                          qc_err *e);
+qc_status qc_onnx_save_buffer_ex(const qc_graph *g, const qc_onnx_export_opts *o, void **buf,
+                                 size_t *len, qc_err *e);
+
 #endif
