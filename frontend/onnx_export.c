@@ -517,7 +517,7 @@ static const char *dequant(exporter *x, const qc_node *n, int32_t v)
    Q8: [Relu | Clip(lo*S, hi*S)] then QuantizeLinear(S, 0), the clamp only where it is
    narrower than the 8-bit dtype's own saturation (4-bit grids, ReLU on a signed grid);
    FQ: Clip(Round(r / S), lo, hi), integers in float. Round is half-to-even in both. */
-static qc_status quantize_to(exporter *x, const qc_node *n, int32_t y, const char *r,
+static qc_status quantize_to(exporter *x, int32_t y, const char *r,
                              int64_t lo, int64_t hi, float s)
 {
   const qc_value *yv = &x->g->values[y];
@@ -644,7 +644,7 @@ static qc_status lower_conv_gemm(exporter *x, int32_t id)
     return st;
   }
   np->name = (char *)(n->name ? n->name : np->name); /* the layer keeps its name */
-  return quantize_to(x, n, y, acc, qc_attr_i(n, "qmin", 0), qc_attr_i(n, "qmax", 0),
+  return quantize_to(x, y, acc, qc_attr_i(n, "qmin", 0), qc_attr_i(n, "qmax", 0),
                      x->scale[y]);
 }
 
@@ -752,7 +752,7 @@ static qc_status lower(exporter *x, int32_t id)
     float s = qc_attr_f(n, "scale", 0.0f);
     if (!(s > 0.0f) || !isfinite(s))
       return qc_node_err(x->e, n, QC_ERR_INVALID, "scale %g is not positive", (double)s);
-    return quantize_to(x, n, y, use(x, n->in[0]), qc_attr_i(n, "qmin", 0),
+    return quantize_to(x, y, use(x, n->in[0]), qc_attr_i(n, "qmin", 0),
                        qc_attr_i(n, "qmax", 0), s);
   }
   case QC_OP_QcDequantize: {
