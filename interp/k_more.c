@@ -1056,6 +1056,100 @@ static qc_status k_mvn(qc_kctx *k, const qc_node *n, const qc_tensor *in, int n_
   return QC_OK;
 }
 
+/* ---- GridSample ------------------------------------------------------------------------- */
+
+/* Reflects x into [lo2 / 2, hi2 / 2] (bounds given doubled, as PyTorch's grid_sample). */
+static double reflect(double x, double lo2, double hi2)
+{
+  if (lo2 == hi2) return 0;
+  double mn = lo2 / 2, span = (hi2 - lo2) / 2;
+  x = fabs(x - mn);
+  double extra = fmod(x, span), flips = floor(x / span);
+  return fmod(flips, 2) == 0 ? extra + mn : span - extra + mn;
+}
+
+typedef struct {
+  int pad; /* 0 zeros, 1 border, 2 reflection */
+  bool align;
+} gs_mode;
+
+/* A source coordinate under the padding mode (border and reflection land inside). */
+static double gs_pad(const gs_mode *m, double x, int64_t size)
+{
+  if (m->pad == 1) return fmin(fmax(x, 0), (double)(size - 1));
+  if (m->pad == 2) {
+    x = m->align ? reflect(x, 0, 2.0 * (double)(size - 1)) : reflect(x, -1, 2.0 * (double)size - 1);
+    return fmin(fmax(x, 0), (double)(size - 1));
+  }
+  return x;
+}
+
+/* Pixel (y, x) of a plane, 0 outside. */
+static double gs_at(const qc_tensor *t, int64_t plane, int64_t H, int64_t W, int64_t y, int64_t x)
+{
+  return y < 0 || y >= H || x < 0 || x >= W ? 0 : ldf(t, plane + y * W + x);
+}
+
+static double cc1(double x, double A) { return ((A + 2) * x - (A + 3)) * x * x + 1; }
+static double cc2(double x, double A) { return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A; }
+
+static qc_status k_grid_sample(qc_kctx *k, const qc_node *n, const qc_tensor *in, int n_in,
+                               qc_tensor *out, int n_out)
+{
+  (void)n_in, (void)n_out;
+  qc_status st = need_float(k, n, in[0].dtype);
+  if (st) return st;
+  const char *mode = qc_attr_s(n, "mode", "bilinear"), *pm = qc_attr_s(n, "padding_mode", "zeros");
+  int im = strcmp(mode, "bilinear") == 0 ? 0 : strcmp(mode, "nearest") == 0 ? 1
+           : strcmp(mode, "bicubic") == 0 ? 2 : -1;
+  gs_mode m = {strcmp(pm, "zeros") == 0 ? 0 : strcmp(pm, "border") == 0 ? 1
+               : strcmp(pm, "reflection") == 0 ? 2 : -1, qc_attr_i(n, "align_corners", 0) != 0};
+  if (im < 0 || m.pad < 0)
+    return qc_node_err(k->err, n, QC_ERR_INVALID, "unknown mode '%s' or padding_mode '%s'", mode,
+                       pm);
+  int64_t N = in[0].dims[0], C = in[0].dims[1], H = in[0].dims[2], W = in[0].dims[3];
+  int64_t HO = out[0].dims[2], WO = out[0].dims[3];
+  if (in[1].dims[0] != N)
+    return qc_node_err(k->err, n, QC_ERR_INVALID, "grid has batch %lld, X %lld",
+                       (long long)in[1].dims[0], (long long)N);
+  for (int64_t b = 0; b < N; b++)
+    for (int64_t oy = 0; oy < HO; oy++)
+      for (int64_t ox = 0; ox < WO; ox++) {
+        int64_t g = ((b * HO + oy) * WO + ox) * 2;
+        double gx = ldf(&in[1], g), gy = ldf(&in[1], g + 1);
+        /* Normalized [-1, 1] to pixel coordinates: corners' centres or the outer edges. */
+        double x = m.align ? (gx + 1) / 2 * (double)(W - 1) : ((gx + 1) * (double)W - 1) / 2;
+        double y = m.align ? (gy + 1) / 2 * (double)(H - 1) : ((gy + 1) * (double)H - 1) / 2;
+        if (im != 2) x = gs_pad(&m, x, W), y = gs_pad(&m, y, H);
+        for (int64_t c = 0; c < C; c++) {
+          int64_t plane = (b * C + c) * H * W;
+          double v = 0;
+          if (im == 1) {
+            v = gs_at(&in[0], plane, H, W, (int64_t)nearbyint(y), (int64_t)nearbyint(x));
+          } else if (im == 0) {
+            double x0 = floor(x), y0 = floor(y), lx = x - x0, ly = y - y0;
+            int64_t xi = (int64_t)x0, yi = (int64_t)y0;
+            v = gs_at(&in[0], plane, H, W, yi, xi) * (1 - ly) * (1 - lx) +
+                gs_at(&in[0], plane, H, W, yi, xi + 1) * (1 - ly) * lx +
+                gs_at(&in[0], plane, H, W, yi + 1, xi) * ly * (1 - lx) +
+                gs_at(&in[0], plane, H, W, yi + 1, xi + 1) * ly * lx;
+          } else {
+            /* Bicubic (A = -0.75) over 4 x 4 taps, each tap padded on its own. */
+            double x0 = floor(x), y0 = floor(y), tx = x - x0, ty = y - y0, A = -0.75;
+            double wx[4] = {cc2(tx + 1, A), cc1(tx, A), cc1(1 - tx, A), cc2(2 - tx, A)};
+            double wy[4] = {cc2(ty + 1, A), cc1(ty, A), cc1(1 - ty, A), cc2(2 - ty, A)};
+            for (int i = 0; i < 4; i++)
+              for (int j = 0; j < 4; j++) {
+                double py = gs_pad(&m, y0 - 1 + i, H), px = gs_pad(&m, x0 - 1 + j, W);
+                v += wy[i] * wx[j] * gs_at(&in[0], plane, H, W, (int64_t)py, (int64_t)px);
+              }
+          }
+          stf(&out[0], ((b * C + c) * HO + oy) * WO + ox, v);
+        }
+      }
+  return QC_OK;
+}
+
 const qc_kernel_row qc_kernels_more[] = {
     {QC_OP_Resize, k_resize},
     {QC_OP_Upsample, k_resize},
@@ -1082,5 +1176,6 @@ const qc_kernel_row qc_kernels_more[] = {
     {QC_OP_HammingWindow, k_window},
     {QC_OP_BlackmanWindow, k_window},
     {QC_OP_MeanVarianceNormalization, k_mvn},
+    {QC_OP_GridSample, k_grid_sample},
     {QC_OP_NONE, NULL},
 };

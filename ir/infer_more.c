@@ -643,6 +643,24 @@ qc_status qc_infer_max_unpool(const qc_node *n, const qc_tinfo *in, int n_in, qc
   return QC_OK;
 }
 
+qc_status qc_infer_grid_sample(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo *out,
+                               int n_out, qc_err *e)
+{
+  qc_status st = arity(n, n_in, 2, n_out, 1, e);
+  if (st) return st;
+  if (in[0].rank >= 0 && in[0].rank != 4)
+    return qc_node_err(e, n, QC_ERR_INVALID, "X must be [N, C, H, W], has rank %d", in[0].rank);
+  if (in[1].rank >= 0 && (in[1].rank != 4 || (in[1].dims[3] >= 0 && in[1].dims[3] != 2)))
+    return qc_node_err(e, n, QC_ERR_INVALID, "grid must be [N, H_out, W_out, 2]");
+  if (in[1].dtype != in[0].dtype)
+    return qc_node_err(e, n, QC_ERR_INVALID, "grid has dtype %s, X %s",
+                       qc_dtype_name(in[1].dtype), qc_dtype_name(in[0].dtype));
+  int64_t d[4] = {in[0].rank == 4 ? in[0].dims[0] : -1, in[0].rank == 4 ? in[0].dims[1] : -1,
+                  in[1].rank == 4 ? in[1].dims[1] : -1, in[1].rank == 4 ? in[1].dims[2] : -1};
+  set_out(&out[0], in[0].dtype, 4, d);
+  return QC_OK;
+}
+
 /* ---- Det, MeanVarianceNormalization ----------------------------------------------------- */
 
 qc_status qc_infer_det(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo *out,

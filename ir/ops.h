@@ -207,7 +207,9 @@
   X(HannWindow, "", 1, 1, 1, 1, qc_infer_window, "output_datatype:i=1 periodic:i=1")       \
   X(HammingWindow, "", 1, 1, 1, 1, qc_infer_window, "output_datatype:i=1 periodic:i=1")    \
   X(BlackmanWindow, "", 1, 1, 1, 1, qc_infer_window, "output_datatype:i=1 periodic:i=1")   \
-  X(MeanVarianceNormalization, "", 1, 1, 1, 1, qc_infer_same, "axes:is")
+  X(MeanVarianceNormalization, "", 1, 1, 1, 1, qc_infer_same, "axes:is")                  \
+  X(GridSample, "", 2, 2, 1, 1, qc_infer_grid_sample,                                      \
+    "align_corners:i=0 mode:s=bilinear padding_mode:s=zeros")
 
 #define QC_OPS(X) \
   QC_UNARY_OPS(X) QC_BINARY_OPS(X) QC_NN_OPS(X) QC_QUANT_OPS(X) QC_TENSOR_OPS(X) \

@@ -14,9 +14,6 @@
 #include "onnx.h"
 #include "quantizers.h"
 
-/* Until frontend/onnx.h declares it (EXPORT helper, in progress). */
-qc_status qc_onnx_save(const qc_graph *g, const char *path, qc_err *e) __attribute__((weak));
-
 #define DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
 #define DEFAULT_CALIB_N 1024
 #define CALIB_BATCH 256
@@ -611,10 +608,6 @@ int qc_cmd_quantize(int argc, char **argv)
 
   /* Everything goes to temporary files first; renamed only when all are complete. */
   if (make_temp(out, t_out, sizeof t_out, &e)) goto fail;
-  if (!qc_onnx_save) {
-    qc_err_set(&e, QC_ERR_UNSUPPORTED, "ONNX export is not built in yet");
-    goto fail;
-  }
   if (qc_onnx_save(g, t_out, &e)) goto fail;
   report_meta meta = {path, scheme, calib, method, samples, cs.n, pct, first_last_8};
   if (make_temp(report, t_rep, sizeof t_rep, &e)) goto fail;
