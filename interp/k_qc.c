@@ -93,6 +93,11 @@ static inline int64_t rq_out(uint32_t acc, int32_t bias, const rq_t *q, int64_t 
                     q->hi);
 }
 
+/* Inputs the int16 GEMM takes exactly: with |x| <= 32768 and |w| <= 128 (i8/i4 weights) each
+   vpmaddwd pair sum x0 * w0 + x1 * w1 stays below 2^23, and the int32 sums wrap as the portable
+   kernel's do, so the bits are those of the definition (modulo 2^32). */
+static bool gemm_s16_input(qc_dtype t) { return t == QC_DT_U8 || t == QC_DT_I8 || t == QC_DT_I16; }
+
 /* ---- QcQuantize / QcDequantize ------------------------------------------------------------ */
 
 typedef struct {
@@ -207,10 +212,14 @@ static void im2col_task(void *arg, int64_t begin, int64_t end, int worker)
           const uint8_t *x = j->x;
           for (int64_t ol = lo; ol < hi; ol++)
             j->dst[qc_igemm_b_index(kp, r, p + ol)] = (int16_t)x[src + ol * s_last];
-        } else {
+        } else if (j->xt == QC_DT_I8) {
           const int8_t *x = j->x;
           for (int64_t ol = lo; ol < hi; ol++)
             j->dst[qc_igemm_b_index(kp, r, p + ol)] = (int16_t)x[src + ol * s_last];
+        } else {
+          const int16_t *x = j->x;
+          for (int64_t ol = lo; ol < hi; ol++)
+            j->dst[qc_igemm_b_index(kp, r, p + ol)] = x[src + ol * s_last];
         }
       }
       for (int d = last - 1; d >= 0; d--) {
@@ -235,8 +244,8 @@ static void conv_epilogue_task(void *arg, int64_t begin, int64_t end, int worker
   }
 }
 
-/* Direct convolution for inputs wider than 8 bits (the int16 GEMM needs |x| <= 255): tasks are
-   (image, output channel) pairs; products in int64, summed in uint32 (int32 wrapping). */
+/* Direct convolution for u16 and i32 inputs, which int16 panels cannot hold: tasks are (image,
+   output channel) pairs; products in int64, summed in uint32 (int32 wrapping). */
 static void conv_direct_task(void *arg, int64_t begin, int64_t end, int worker)
 {
   (void)worker;
@@ -338,11 +347,11 @@ static qc_status k_qc_conv(qc_kctx *k, const qc_node *n, const qc_tensor *in, in
   j.xall = x->data;
   int64_t N = x->dims[0];
   if (N * j.M * j.P == 0) return QC_OK;
-  if (j.K == 0 || (x->dtype != QC_DT_U8 && x->dtype != QC_DT_I8)) {
+  if (j.K == 0 || !gemm_s16_input(x->dtype)) {
     qc_pool_run(k->pool, N * j.M, 1, conv_direct_task, &j);
     return QC_OK;
   }
-  /* 8-bit inputs: im2col into int16 panels and the exact int16 GEMM (|x|, |w| <= 255). */
+  /* im2col into int16 panels and the int16 GEMM. */
   int64_t kp = qc_igemm_kp(j.K), b_elems = qc_igemm_packed_elems(j.K, j.P);
   if (b_elems < 0) return qc_node_err(k->err, n, QC_ERR_NOMEM, "im2col too large");
   size_t a_bytes = ((size_t)(j.M * kp) * sizeof(int16_t) + 63) & ~(size_t)63;
@@ -360,7 +369,7 @@ static qc_status k_qc_conv(qc_kctx *k, const qc_node *n, const qc_tensor *in, in
     if (kp > j.K) W16[m * kp + j.K] = 0;
   }
   memset(j.dst, 0, (size_t)b_elems * sizeof(int16_t));
-  size_t xb = x->dtype == QC_DT_U8 || x->dtype == QC_DT_I8 ? 1 : 0;
+  size_t xb = x->dtype == QC_DT_I16 ? 2 : 1;
   for (int64_t b = 0; b < N; b++)
     for (int64_t g = 0; g < j.group; g++) {
       j.x = (const char *)x->data + (size_t)((b * j.C + g * j.cg) * in_sz) * xb;
@@ -432,7 +441,7 @@ static qc_status k_qc_gemm(qc_kctx *k, const qc_node *n, const qc_tensor *in, in
     j.bias = in[2].data;
   }
   if (j.N * j.M == 0) return QC_OK;
-  if (j.K == 0 || (x->dtype != QC_DT_U8 && x->dtype != QC_DT_I8)) {
+  if (j.K == 0 || !gemm_s16_input(x->dtype)) {
     qc_pool_run(k->pool, j.N, 1, gemm_direct_task, &j);
     return QC_OK;
   }

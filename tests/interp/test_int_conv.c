@@ -1,7 +1,7 @@
 /* QcConv and QcGemm against direct-definition int64 loops written here (not im2col, not the
  * int16 GEMM): a hand-computed case, structured cases (groups, depthwise, strides, pads,
- * dilations, auto_pad, 1-D, i4 and i8 weights, u8/i8/i16 inputs) and many random shapes, each
- * run serially and on a pool. */
+ * dilations, auto_pad, 1-D, i4 and i8 weights, u8/i8/i16 inputs) and many random shapes (u16 and
+ * i32 inputs too), each run serially and on a pool. */
 #include "test_int.h"
 
 typedef struct {
@@ -14,8 +14,27 @@ typedef struct {
   int64_t qmin, qmax;
 } conv_cfg;
 
-static int64_t x_lo(qc_dtype t) { return t == QC_DT_U8 ? 0 : t == QC_DT_I8 ? -128 : -3000; }
-static int64_t x_hi(qc_dtype t) { return t == QC_DT_U8 ? 255 : t == QC_DT_I8 ? 127 : 3000; }
+/* Input ranges: i16 in the int16 GEMM, u16 and i32 in the direct loop; small enough that the
+   int32 accumulator stays exact for the sizes used here. */
+static int64_t x_lo(qc_dtype t)
+{
+  return t == QC_DT_U8 || t == QC_DT_U16 ? 0 : t == QC_DT_I8 ? -128 : t == QC_DT_I16 ? -3000
+                                                                                  : -100000;
+}
+static int64_t x_hi(qc_dtype t)
+{
+  return t == QC_DT_U8 ? 255 : t == QC_DT_I8 ? 127 : t == QC_DT_I16 ? 3000
+                           : t == QC_DT_U16 ? 60000 : 100000;
+}
+static int x_bytes(qc_dtype t) { return t == QC_DT_U8 || t == QC_DT_I8 ? 1 : t == QC_DT_I32 ? 4 : 2; }
+static void x_set(void *x, qc_dtype t, int64_t i, int64_t v)
+{
+  if (t == QC_DT_I16) ((int16_t *)x)[i] = (int16_t)v;
+  else if (t == QC_DT_U16) ((uint16_t *)x)[i] = (uint16_t)v;
+  else if (t == QC_DT_I32) ((int32_t *)x)[i] = (int32_t)v;
+  else ((uint8_t *)x)[i] = (uint8_t)v;
+}
+static bool wide(qc_dtype t) { return t == QC_DT_I16 || t == QC_DT_U16 || t == QC_DT_I32; }
 
 /* Pads and output extent of one spatial axis from the ONNX definitions. */
 static void ref_geometry(const conv_cfg *c, int d, int64_t *pb, int64_t *out)
@@ -46,15 +65,12 @@ static bool conv_check(const conv_cfg *c, int threads)
   int64_t sh = c->sd == 2 ? c->st[0] : 1, sw = c->st[c->sd - 1];
   int64_t dh = c->sd == 2 ? c->dl[0] : 1, dw = c->dl[c->sd - 1];
   int64_t OH = out[0], OW = out[1];
-  int es = c->xt == QC_DT_I16 ? 2 : 1;
-  void *x = malloc((size_t)(nx * es + 1));
+  void *x = malloc((size_t)(nx * x_bytes(c->xt) + 1));
   uint8_t *w = malloc((size_t)nw + 1);
   int32_t *b = malloc(sizeof(int32_t) * (size_t)c->m);
   int64_t *mult = malloc(sizeof(int64_t) * (size_t)c->m), *shift = malloc(sizeof(int64_t) * (size_t)c->m);
   for (int64_t i = 0; i < nx; i++) {
-    int64_t v = rnd_in(x_lo(c->xt), x_hi(c->xt));
-    if (c->xt == QC_DT_I16) ((int16_t *)x)[i] = (int16_t)v;
-    else ((uint8_t *)x)[i] = (uint8_t)v;
+    x_set(x, c->xt, i, rnd_in(x_lo(c->xt), x_hi(c->xt)));
   }
   memset(w, 0, (size_t)nw + 1);
   for (int64_t i = 0; i < nw; i++) {
@@ -64,7 +80,7 @@ static bool conv_check(const conv_cfg *c, int threads)
   for (int64_t m = 0; m < c->m; m++) {
     b[m] = (int32_t)rnd_in(-20000, 20000);
     mult[m] = rnd_in((int64_t)1 << 30, ((int64_t)1 << 31) - 1);
-    shift[m] = rnd_in(c->xt == QC_DT_I16 ? 38 : 31, c->xt == QC_DT_I16 ? 44 : 38);
+    shift[m] = rnd_in(wide(c->xt) ? 38 : 31, wide(c->xt) ? 48 : 38);
   }
   tnode t = mk(QC_OP_QcConv, c->bias ? 3 : 2, 1);
   attr_rq(&t, (int)c->m, mult, shift, c->qmin, c->qmax);
@@ -178,7 +194,8 @@ static void test_conv_cases(void)
 
 static void test_conv_random(void)
 {
-  const qc_dtype xts[] = {QC_DT_U8, QC_DT_I8, QC_DT_I16}, wts[] = {QC_DT_I8, QC_DT_I4};
+  const qc_dtype xts[] = {QC_DT_U8, QC_DT_I8, QC_DT_I16, QC_DT_U16, QC_DT_I32};
+  const qc_dtype wts[] = {QC_DT_I8, QC_DT_I4};
   const int64_t ranges[][2] = {{0, 255}, {-128, 127}, {0, 15}, {-8, 7}, {0, 3}, {-1000, 1000}};
   int fails = 0, runs = 0;
   while (runs < 400 && fails < 5) {
@@ -205,7 +222,7 @@ static void test_conv_random(void)
       if ((!c.auto_pad || strcmp(c.auto_pad, "VALID") == 0) && span < ek) valid = false;
     }
     if (!valid) continue;
-    c.xt = xts[rnd_in(0, 2)];
+    c.xt = xts[rnd_in(0, 4)];
     c.wt = wts[rnd_in(0, 1)];
     c.bias = rnd_in(0, 3) != 0;
     const int64_t *r = ranges[rnd_in(0, 5)];
@@ -222,20 +239,18 @@ static void test_conv_random(void)
 /* QcGemm vs its definition y[n, m] = clamp(rq(sum_k x[n, k] w[m, k] + b[m])). */
 static void test_gemm_random(void)
 {
-  const qc_dtype xts[] = {QC_DT_U8, QC_DT_I8, QC_DT_I16}, wts[] = {QC_DT_I8, QC_DT_I4};
+  const qc_dtype xts[] = {QC_DT_U8, QC_DT_I8, QC_DT_I16, QC_DT_U16, QC_DT_I32};
+  const qc_dtype wts[] = {QC_DT_I8, QC_DT_I4};
   for (int it = 0; it < 150; it++) {
     int64_t N = rnd_in(1, 9), K = rnd_in(1, 150), M = rnd_in(1, 80);
-    qc_dtype xt = xts[rnd_in(0, 2)], wt = wts[rnd_in(0, 1)];
+    qc_dtype xt = xts[rnd_in(0, 4)], wt = wts[rnd_in(0, 1)];
     bool bias = rnd_in(0, 2) != 0;
-    int es = xt == QC_DT_I16 ? 2 : 1;
-    void *x = malloc((size_t)(N * K * es));
+    void *x = malloc((size_t)(N * K * x_bytes(xt)));
     uint8_t *w = calloc(1, (size_t)(M * K + 1));
     int32_t *b = malloc(sizeof(int32_t) * (size_t)M);
     int64_t *mult = malloc(sizeof(int64_t) * (size_t)M), *shift = malloc(sizeof(int64_t) * (size_t)M);
     for (int64_t i = 0; i < N * K; i++) {
-      int64_t v = rnd_in(x_lo(xt), x_hi(xt));
-      if (xt == QC_DT_I16) ((int16_t *)x)[i] = (int16_t)v;
-      else ((uint8_t *)x)[i] = (uint8_t)v;
+      x_set(x, xt, i, rnd_in(x_lo(xt), x_hi(xt)));
     }
     for (int64_t i = 0; i < M * K; i++) {
       if (wt == QC_DT_I4) qc_i4_set(w, i, (int32_t)rnd_in(-8, 7));
@@ -244,7 +259,7 @@ static void test_gemm_random(void)
     for (int64_t m = 0; m < M; m++) {
       b[m] = (int32_t)rnd_in(-100000, 100000);
       mult[m] = rnd_in((int64_t)1 << 30, ((int64_t)1 << 31) - 1);
-      shift[m] = rnd_in(32, 44);
+      shift[m] = rnd_in(32, wide(xt) ? 50 : 44);
     }
     tnode t = mk(QC_OP_QcGemm, bias ? 3 : 2, 1);
     attr_rq(&t, (int)M, mult, shift, -128, 127);
