@@ -365,7 +365,8 @@ static qc_status k_qc_conv(qc_kctx *k, const qc_node *n, const qc_tensor *in, in
   j.acc = acc;
   /* Weights, i4 unpacked here: row m holds its K = C/group * kernel entries. */
   for (int64_t m = 0; m < j.M; m++) {
-    for (int64_t r = 0; r < j.K; r++) W16[m * kp + r] = (int16_t)ldw(w->data, w->dtype, m * j.K + r);
+    for (int64_t r = 0; r < j.K; r++)
+      W16[m * kp + r] = (int16_t)ldw(w->data, w->dtype, m * j.K + r);
     if (kp > j.K) W16[m * kp + j.K] = 0;
   }
   memset(j.dst, 0, (size_t)b_elems * sizeof(int16_t));
@@ -456,7 +457,8 @@ static qc_status k_qc_gemm(qc_kctx *k, const qc_node *n, const qc_tensor *in, in
   int16_t *A16 = (int16_t *)buf, *B16 = (int16_t *)(buf + a_bytes);
   int32_t *acc = (int32_t *)(buf + a_bytes + b_bytes);
   for (int64_t r = 0; r < j.N; r++) {
-    for (int64_t kk = 0; kk < j.K; kk++) A16[r * kp + kk] = (int16_t)ld(x->data, x->dtype, r * j.K + kk);
+    for (int64_t kk = 0; kk < j.K; kk++)
+      A16[r * kp + kk] = (int16_t)ld(x->data, x->dtype, r * j.K + kk);
     if (kp > j.K) A16[r * kp + j.K] = 0;
   }
   memset(B16, 0, (size_t)b_elems * sizeof(int16_t));
