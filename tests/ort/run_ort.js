@@ -3,11 +3,13 @@
 // file and writes the first output as NPY: the independent engine tests/ort/test_ort.c checks
 // quantc's interpreter and exporter against.
 //
-// usage: run_ort.js MODEL.onnx IN.npy OUT.npy [--ort DIR] [--batch N]
-//   DIR   where scripts/install-ort.sh installed the package (default: build/ort)
-//   N     rows of IN.npy per run (default: all at once); the model's batch axis must then be
-//         symbolic. Outputs of all runs are concatenated along axis 0.
-// One intra-op and one inter-op thread, all graph optimizations (ORT's default).
+// usage: run_ort.js MODEL.onnx IN.npy OUT.npy [--ort DIR] [--batch N] [--opt LEVEL]
+//   DIR    where scripts/install-ort.sh installed the package (default: build/ort)
+//   N      rows of IN.npy per run (default: all at once); the model's batch axis must then be
+//          symbolic. Outputs of all runs are concatenated along axis 0.
+//   LEVEL  ORT graph optimization level: disabled, basic, extended, all (default, as ORT's
+//          own default; "all" fuses QDQ groups into int8 kernels such as QLinearConv).
+// One intra-op and one inter-op thread.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -65,14 +67,16 @@ function writeNpy(file, descr, dims, data) {
 async function main() {
   const args = process.argv.slice(2);
   let ortDir = path.join(__dirname, '..', '..', 'build', 'ort');
-  let batch = 0;
+  let batch = 0, opt = 'all';
   const pos = [];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--ort') ortDir = args[++i];
     else if (args[i] === '--batch') batch = parseInt(args[++i], 10);
+    else if (args[i] === '--opt') opt = args[++i];
     else pos.push(args[i]);
   }
-  if (pos.length !== 3 || !(batch >= 0)) die('usage: run_ort.js MODEL.onnx IN.npy OUT.npy [--ort DIR] [--batch N]');
+  if (pos.length !== 3 || !(batch >= 0) || !['disabled', 'basic', 'extended', 'all'].includes(opt))
+    die('usage: run_ort.js MODEL.onnx IN.npy OUT.npy [--ort DIR] [--batch N] [--opt LEVEL]');
   let ort;
   try { ort = require(path.join(path.resolve(ortDir), 'node_modules', 'onnxruntime-node')); }
   catch (err) { die('cannot load onnxruntime-node from ' + ortDir + ': ' + err.message); }
@@ -80,6 +84,7 @@ async function main() {
   const x = readNpy(inFile);
   const sess = await ort.InferenceSession.create(model, {
     intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential',
+    graphOptimizationLevel: opt,
   });
   const n = x.dims.length ? x.dims[0] : 1;
   const step = batch > 0 && x.dims.length ? batch : n;
