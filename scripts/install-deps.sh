@@ -9,6 +9,11 @@ pkgs=(
   libonnx-testdata dataset-fashion-mnist
   python3-numpy python3-torch python3-torchvision python3-onnx
 )
+# node + npm for the ONNX Runtime cross-check (scripts/install-ort.sh); left out when a node
+# from elsewhere (NodeSource's package bundles npm) is already on PATH.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  pkgs+=(nodejs npm)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do
