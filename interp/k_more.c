@@ -1150,6 +1150,63 @@ static qc_status k_grid_sample(qc_kctx *k, const qc_node *n, const qc_tensor *in
   return QC_OK;
 }
 
+/* ---- training optimizers ---------------------------------------------------------------- */
+
+/* The update rules of ONNX's preview training ops, per element, with G_reg = G + lambda * X:
+   Adagrad: H' = H + G_reg^2, X' = X - R / (1 + T * decay) * G_reg / (sqrt(H') + eps);
+   Momentum: V' = alpha * V + (T > 0 ? beta : 1) * G_reg, X' = X - R * V' (standard) or
+     X - R * (G_reg + alpha * V') (nesterov);
+   Adam: V' = alpha V + (1 - alpha) G_reg, H' = beta H + (1 - beta) G_reg^2,
+     X' = (1 - lambda_post) (X - R_adj V' / (sqrt(H') + eps)),
+     R_adj = R sqrt(1 - beta^T) / (1 - alpha^T) when T > 0. */
+static qc_status k_optimizer(qc_kctx *k, const qc_node *n, const qc_tensor *in, int n_in,
+                             qc_tensor *out, int n_out)
+{
+  (void)n_out;
+  int kk = n->op == QC_OP_Adam ? 4 : 3, m = (n_in - 2) / kk;
+  qc_status st = need_float(k, n, in[0].dtype);
+  if (st) return st;
+  if (in[1].dtype != QC_DT_I64) return bad_dtype(k, n, in[1].dtype);
+  double R = ldf(&in[0], 0), T = (double)((const int64_t *)in[1].data)[0];
+  double lam = qc_attr_f(n, "norm_coefficient", 0.f), eps = qc_attr_f(n, "epsilon", 0.f);
+  double alpha = qc_attr_f(n, "alpha", 0.9f), beta = qc_attr_f(n, "beta", 0.999f);
+  bool nesterov = false;
+  if (n->op == QC_OP_Momentum) {
+    const char *mode = qc_attr_s(n, "mode", "standard");
+    nesterov = strcmp(mode, "nesterov") == 0;
+    if (!nesterov && strcmp(mode, "standard"))
+      return qc_node_err(k->err, n, QC_ERR_INVALID, "mode '%s' must be standard or nesterov",
+                         mode);
+  }
+  double r = R;
+  if (n->op == QC_OP_Adagrad) r = R / (1 + T * qc_attr_f(n, "decay_factor", 0.f));
+  if (n->op == QC_OP_Adam && T > 0) r = R * sqrt(1 - pow(beta, T)) / (1 - pow(alpha, T));
+  double post = qc_attr_f(n, "norm_coefficient_post", 0.f);
+  for (int j = 0; j < m; j++) {
+    const qc_tensor *x = &in[2 + j], *g = &in[2 + m + j], *s1 = &in[2 + 2 * m + j];
+    int64_t cnt = qc_tensor_elems(x);
+    for (int64_t i = 0; i < cnt; i++) {
+      double gr = ldf(g, i) + lam * ldf(x, i), xv = ldf(x, i);
+      if (n->op == QC_OP_Adagrad) {
+        double h = ldf(s1, i) + gr * gr;
+        stf(&out[j], i, xv - r * gr / (sqrt(h) + eps));
+        stf(&out[m + j], i, h);
+      } else if (n->op == QC_OP_Momentum) {
+        double v = alpha * ldf(s1, i) + (T > 0 ? beta : 1) * gr;
+        stf(&out[j], i, nesterov ? xv - R * (gr + alpha * v) : xv - R * v);
+        stf(&out[m + j], i, v);
+      } else {
+        double v = alpha * ldf(s1, i) + (1 - alpha) * gr;
+        double h = beta * ldf(&in[2 + 3 * m + j], i) + (1 - beta) * gr * gr;
+        stf(&out[j], i, (1 - post) * (xv - r * (v / (sqrt(h) + eps))));
+        stf(&out[m + j], i, v);
+        stf(&out[2 * m + j], i, h);
+      }
+    }
+  }
+  return QC_OK;
+}
+
 const qc_kernel_row qc_kernels_more[] = {
     {QC_OP_Resize, k_resize},
     {QC_OP_Upsample, k_resize},
@@ -1177,5 +1234,8 @@ const qc_kernel_row qc_kernels_more[] = {
     {QC_OP_BlackmanWindow, k_window},
     {QC_OP_MeanVarianceNormalization, k_mvn},
     {QC_OP_GridSample, k_grid_sample},
+    {QC_OP_Adagrad, k_optimizer},
+    {QC_OP_Momentum, k_optimizer},
+    {QC_OP_Adam, k_optimizer},
     {QC_OP_NONE, NULL},
 };

@@ -661,6 +661,41 @@ qc_status qc_infer_grid_sample(const qc_node *n, const qc_tinfo *in, int n_in, q
   return QC_OK;
 }
 
+/* ---- training optimizers (ai.onnx.preview.training) ------------------------------------ */
+
+/* Inputs R, T, then k groups of n tensors (X, G, and the op's state); outputs the updated X
+   and state, each shaped as its X. k is 3 (Adagrad, Momentum) or 4 (Adam). */
+qc_status qc_infer_optimizer(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo *out,
+                             int n_out, qc_err *e)
+{
+  int k = n->op == QC_OP_Adam ? 4 : 3;
+  if (n_in < 2 + k || (n_in - 2) % k != 0 || n_out != (n_in - 2) / k * (k - 1))
+    return qc_node_err(e, n, QC_ERR_INVALID, "needs R, T and %d groups of tensors, and %d "
+                       "groups of outputs", k, k - 1);
+  int m = (n_in - 2) / k;
+  for (int i = 0; i < 2; i++)
+    if (in[i].rank > 0 && elems_of(&in[i]) != 1)
+      return qc_node_err(e, n, QC_ERR_INVALID, "%s must be a scalar", i ? "T" : "R");
+  for (int j = 0; j < m; j++) {
+    const qc_tinfo *x = &in[2 + j];
+    if (!is_flt(x->dtype))
+      return qc_node_err(e, n, QC_ERR_INVALID, "X%d must be float, not %s", j,
+                         qc_dtype_name(x->dtype));
+    for (int g = 1; g < k; g++) {
+      const qc_tinfo *y = &in[2 + g * m + j];
+      bool same = y->dtype == x->dtype && (y->rank < 0 || x->rank < 0 || y->rank == x->rank);
+      for (int d = 0; same && d < x->rank && d < y->rank; d++)
+        same = x->dims[d] < 0 || y->dims[d] < 0 || x->dims[d] == y->dims[d];
+      if (!same)
+        return qc_node_err(e, n, QC_ERR_INVALID, "input %d must match X%d's dtype and shape",
+                           2 + g * m + j, j);
+    }
+  }
+  for (int i = 0; i < n_out; i++) set_out(&out[i], in[2 + i % m].dtype, in[2 + i % m].rank,
+                                          in[2 + i % m].dims);
+  return QC_OK;
+}
+
 /* ---- Det, MeanVarianceNormalization ----------------------------------------------------- */
 
 qc_status qc_infer_det(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo *out,

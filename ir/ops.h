@@ -209,7 +209,13 @@
   X(BlackmanWindow, "", 1, 1, 1, 1, qc_infer_window, "output_datatype:i=1 periodic:i=1")   \
   X(MeanVarianceNormalization, "", 1, 1, 1, 1, qc_infer_same, "axes:is")                  \
   X(GridSample, "", 2, 2, 1, 1, qc_infer_grid_sample,                                      \
-    "align_corners:i=0 mode:s=bilinear padding_mode:s=zeros")
+    "align_corners:i=0 mode:s=bilinear padding_mode:s=zeros")                               \
+  X(Adagrad, "ai.onnx.preview.training", 5, -1, 2, -1, qc_infer_optimizer,                 \
+    "decay_factor:f=0 epsilon:f=0 norm_coefficient:f=0")                               \
+  X(Momentum, "ai.onnx.preview.training", 5, -1, 2, -1, qc_infer_optimizer,                \
+    "alpha:f! beta:f! mode:s! norm_coefficient:f!")                                        \
+  X(Adam, "ai.onnx.preview.training", 6, -1, 3, -1, qc_infer_optimizer,                    \
+    "alpha:f=0.9 beta:f=0.999 epsilon:f=0 norm_coefficient:f=0 norm_coefficient_post:f=0")
 
 #define QC_OPS(X) \
   QC_UNARY_OPS(X) QC_BINARY_OPS(X) QC_NN_OPS(X) QC_QUANT_OPS(X) QC_TENSOR_OPS(X) \
