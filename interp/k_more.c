@@ -1207,6 +1207,184 @@ static qc_status k_optimizer(qc_kctx *k, const qc_node *n, const qc_tensor *in, 
   return QC_OK;
 }
 
+/* ---- RNN, GRU, LSTM ---------------------------------------------------------------------- */
+
+typedef enum { ACT_SIGMOID, ACT_TANH, ACT_RELU, ACT_AFFINE, ACT_LEAKY, ACT_THRESH, ACT_SCALED_TANH,
+               ACT_HARD_SIGMOID, ACT_ELU, ACT_SOFTSIGN, ACT_SOFTPLUS } act_kind;
+
+typedef struct {
+  act_kind k;
+  double a, b;
+} act_fn;
+
+static double act_apply(const act_fn *f, double x)
+{
+  switch (f->k) {
+  case ACT_SIGMOID: return 1 / (1 + exp(-x));
+  case ACT_TANH: return tanh(x);
+  case ACT_RELU: return x > 0 ? x : 0;
+  case ACT_AFFINE: return f->a * x + f->b;
+  case ACT_LEAKY: return x >= 0 ? x : f->a * x;
+  case ACT_THRESH: return x > f->a ? x : 0;
+  case ACT_SCALED_TANH: return f->a * tanh(f->b * x);
+  case ACT_HARD_SIGMOID: return fmax(0, fmin(1, f->a * x + f->b));
+  case ACT_ELU: return x >= 0 ? x : f->a * (exp(x) - 1);
+  case ACT_SOFTSIGN: return x / (1 + fabs(x));
+  default: return log1p(exp(x));
+  }
+}
+
+/* The activations attribute (per direction: f, g[, h]) with the ops' defaults, alpha/beta taken
+   in order by the functions that use them (ONNX's defaults where not given). */
+static qc_status rnn_acts(qc_kctx *k, const qc_node *n, int per_dir, int dirs, act_fn *acts)
+{
+  static const struct { const char *name; act_kind k; int params; double a, b; } tab[] = {
+      {"Sigmoid", ACT_SIGMOID, 0, 0, 0},      {"Tanh", ACT_TANH, 0, 0, 0},
+      {"Relu", ACT_RELU, 0, 0, 0},            {"Affine", ACT_AFFINE, 2, 1, 0},
+      {"LeakyRelu", ACT_LEAKY, 1, 0.01, 0},   {"ThresholdedRelu", ACT_THRESH, 1, 1, 0},
+      {"ScaledTanh", ACT_SCALED_TANH, 2, 1, 1}, {"HardSigmoid", ACT_HARD_SIGMOID, 2, 0.2, 0.5},
+      {"Elu", ACT_ELU, 1, 1, 0},              {"Softsign", ACT_SOFTSIGN, 0, 0, 0},
+      {"Softplus", ACT_SOFTPLUS, 0, 0, 0},
+  };
+  const qc_attr *a = qc_node_attr(n, "activations");
+  const float *al = NULL, *be = NULL;
+  int64_t nal = qc_attr_floats(n, "activation_alpha", &al), nbe = qc_attr_floats(n, "activation_beta", &be);
+  int ia = 0, ib = 0;
+  for (int i = 0; i < per_dir * dirs; i++) {
+    const char *name = i % per_dir == 0 && n->op != QC_OP_RNN ? "Sigmoid" : "Tanh";
+    if (a && a->kind == QC_ATTR_STRINGS) {
+      if (a->n != per_dir * dirs)
+        return qc_node_err(k->err, n, QC_ERR_INVALID, "activations has %lld entries, expected %d",
+                           (long long)a->n, per_dir * dirs);
+      name = a->strings[i];
+    }
+    size_t j = 0;
+    while (j < sizeof tab / sizeof tab[0] && strcmp(tab[j].name, name)) j++;
+    if (j == sizeof tab / sizeof tab[0])
+      return qc_node_err(k->err, n, QC_ERR_UNSUPPORTED, "activation '%s' is not supported", name);
+    acts[i] = (act_fn){tab[j].k, tab[j].a, tab[j].b};
+    if (tab[j].params >= 1 && ia < nal) acts[i].a = al[ia++];
+    if (tab[j].params >= 2 && ib < nbe) acts[i].b = be[ib++];
+  }
+  return QC_OK;
+}
+
+static qc_status k_rnn(qc_kctx *k, const qc_node *n, const qc_tensor *in, int n_in,
+                       qc_tensor *out, int n_out)
+{
+  qc_status st = need_float(k, n, in[0].dtype);
+  if (st) return st;
+  int G = n->op == QC_OP_LSTM ? 4 : n->op == QC_OP_GRU ? 3 : 1, per_dir = n->op == QC_OP_LSTM ? 3
+          : n->op == QC_OP_GRU ? 2 : 1;
+  const char *dir = qc_attr_s(n, "direction", "forward");
+  int dirs = strcmp(dir, "bidirectional") == 0 ? 2 : 1;
+  bool rev = strcmp(dir, "reverse") == 0, bm = qc_attr_i(n, "layout", 0) != 0;
+  bool lbr = qc_attr_i(n, "linear_before_reset", 0) != 0, couple = qc_attr_i(n, "input_forget", 0) != 0;
+  bool has_clip = qc_node_attr(n, "clip") != NULL;
+  double clip = qc_attr_f(n, "clip", 0.f);
+  act_fn acts[6];
+  if ((st = rnn_acts(k, n, per_dir, dirs, acts))) return st;
+  int64_t S = in[0].dims[bm ? 1 : 0], Bn = in[0].dims[bm ? 0 : 1], I = in[0].dims[2];
+  int64_t H = in[2].dims[2];
+  if (in[1].dims[0] != dirs || in[1].dims[1] != G * H || in[1].dims[2] != I ||
+      in[2].dims[0] != dirs || in[2].dims[1] != G * H)
+    return qc_node_err(k->err, n, QC_ERR_INVALID, "W or R has the wrong shape");
+  const qc_tensor *B = n_in > 3 && in[3].dtype != QC_DT_UNDEF ? &in[3] : NULL;
+  const qc_tensor *SL = n_in > 4 && in[4].dtype != QC_DT_UNDEF ? &in[4] : NULL;
+  const qc_tensor *H0 = n_in > 5 && in[5].dtype != QC_DT_UNDEF ? &in[5] : NULL;
+  const qc_tensor *C0 = n_in > 6 && in[6].dtype != QC_DT_UNDEF ? &in[6] : NULL;
+  const qc_tensor *P = n_in > 7 && in[7].dtype != QC_DT_UNDEF ? &in[7] : NULL;
+  if ((B && qc_tensor_elems(B) != dirs * 2 * G * H) || (SL && qc_tensor_elems(SL) != Bn) ||
+      (H0 && qc_tensor_elems(H0) != dirs * Bn * H) || (C0 && qc_tensor_elems(C0) != dirs * Bn * H) ||
+      (P && qc_tensor_elems(P) != dirs * 3 * H))
+    return qc_node_err(k->err, n, QC_ERR_INVALID, "B, sequence_lens, initial_h, initial_c or P "
+                       "has the wrong size");
+  /* State per (dir, batch): h, c; gate pre-activations g[G * H]; the recurrent product. */
+  double *h, *c, *gx, *gh;
+  size_t state = (size_t)(dirs * Bn * H);
+  if ((st = need_scratch(k, n, sizeof(double) * (2 * state + 2 * (size_t)(G * H)), (void **)&h)))
+    return st;
+  c = h + state, gx = c + state, gh = gx + G * H;
+  for (size_t i = 0; i < state; i++) {
+    h[i] = H0 ? ldf(H0, (int64_t)i) : 0;
+    c[i] = C0 ? ldf(C0, (int64_t)i) : 0;
+  }
+  qc_tensor *Y = n_out > 0 && out[0].dtype != QC_DT_UNDEF ? &out[0] : NULL;
+  if (Y) memset(Y->data, 0, (size_t)qc_tensor_bytes(Y));
+#define CLIP(v) (has_clip ? fmax(-clip, fmin(clip, (v))) : (v))
+  for (int d = 0; d < dirs; d++) {
+    bool back = rev || d == 1;
+    const act_fn *f = &acts[d * per_dir], *g = per_dir > 1 ? &acts[d * per_dir + 1] : f,
+                 *hf = per_dir > 2 ? &acts[d * per_dir + 2] : f;
+    for (int64_t b = 0; b < Bn; b++) {
+      int64_t len = SL ? ldi(SL, b) : S;
+      if (len < 0 || len > S)
+        return qc_node_err(k->err, n, QC_ERR_INVALID, "sequence length %lld is out of [0, %lld]",
+                           (long long)len, (long long)S);
+      double *hv = h + (d * Bn + b) * H, *cv = c + (d * Bn + b) * H;
+      for (int64_t step = 0; step < len; step++) {
+        int64_t t = back ? len - 1 - step : step;
+        int64_t xoff = (bm ? b * S + t : t * Bn + b) * I;
+        /* gx = W x + Wb (+ Rb, except GRU's h gate with linear_before_reset); gh = R h + Rb */
+        for (int64_t r = 0; r < G * H; r++) {
+          double sx = B ? ldf(B, d * 2 * G * H + r) : 0, sh = B ? ldf(B, d * 2 * G * H + G * H + r) : 0;
+          for (int64_t i = 0; i < I; i++) sx += ldf(&in[1], (d * G * H + r) * I + i) * ldf(&in[0], xoff + i);
+          gx[r] = sx;
+          gh[r] = sh;
+          if (n->op == QC_OP_GRU && r >= 2 * H) continue; /* needs r_t first */
+          for (int64_t i = 0; i < H; i++) gh[r] += ldf(&in[2], (d * G * H + r) * H + i) * hv[i];
+        }
+        if (n->op == QC_OP_RNN) {
+          for (int64_t i = 0; i < H; i++) hv[i] = act_apply(f, CLIP(gx[i] + gh[i]));
+        } else if (n->op == QC_OP_GRU) {
+          /* Gates z, r, h (ONNX order); h's recurrent term sees r * h_prev or r * (R h + Rb). */
+          double *zr = gx; /* reuse: z in [0, H), r in [H, 2H) after activation */
+          for (int64_t i = 0; i < 2 * H; i++) zr[i] = act_apply(f, CLIP(gx[i] + gh[i]));
+          for (int64_t i = 0; i < H; i++) {
+            double acc = 0;
+            const int64_t row = (d * G * H + 2 * H + i) * H;
+            if (lbr) {
+              for (int64_t j = 0; j < H; j++) acc += ldf(&in[2], row + j) * hv[j];
+              acc = zr[H + i] * (acc + gh[2 * H + i]);
+            } else {
+              for (int64_t j = 0; j < H; j++) acc += ldf(&in[2], row + j) * zr[H + j] * hv[j];
+              acc += gh[2 * H + i];
+            }
+            gh[2 * H + i] = act_apply(g, CLIP(gx[2 * H + i] + acc)); /* candidate */
+          }
+          for (int64_t i = 0; i < H; i++) hv[i] = (1 - zr[i]) * gh[2 * H + i] + zr[i] * hv[i];
+        } else {
+          /* Gates i, o, f, c; peepholes P = [Pi, Po, Pf]. */
+          for (int64_t i = 0; i < H; i++) {
+            double pi = P ? ldf(P, d * 3 * H + i) : 0, po = P ? ldf(P, d * 3 * H + H + i) : 0,
+                   pf = P ? ldf(P, d * 3 * H + 2 * H + i) : 0;
+            double ig = act_apply(f, CLIP(gx[i] + gh[i] + pi * cv[i]));
+            double fg = couple ? 1 - ig : act_apply(f, CLIP(gx[2 * H + i] + gh[2 * H + i] + pf * cv[i]));
+            double cc = act_apply(g, CLIP(gx[3 * H + i] + gh[3 * H + i]));
+            cv[i] = fg * cv[i] + ig * cc;
+            double og = act_apply(f, CLIP(gx[H + i] + gh[H + i] + po * cv[i]));
+            gx[i] = og * act_apply(hf, cv[i]); /* new h, written back below */
+          }
+          for (int64_t i = 0; i < H; i++) hv[i] = gx[i];
+        }
+        if (Y)
+          for (int64_t i = 0; i < H; i++)
+            stf(Y, (bm ? (b * S + t) * dirs + d : (t * dirs + d) * Bn + b) * H + i, hv[i]);
+      }
+    }
+  }
+#undef CLIP
+  for (int o = 1; o < n_out && o < 3; o++) {
+    if (out[o].dtype == QC_DT_UNDEF) continue;
+    const double *src = o == 1 ? h : c;
+    for (int d = 0; d < dirs; d++)
+      for (int64_t b = 0; b < Bn; b++)
+        for (int64_t i = 0; i < H; i++)
+          stf(&out[o], (bm ? b * dirs + d : d * Bn + b) * H + i, src[(d * Bn + b) * H + i]);
+  }
+  return QC_OK;
+}
+
 const qc_kernel_row qc_kernels_more[] = {
     {QC_OP_Resize, k_resize},
     {QC_OP_Upsample, k_resize},
@@ -1237,5 +1415,8 @@ const qc_kernel_row qc_kernels_more[] = {
     {QC_OP_Adagrad, k_optimizer},
     {QC_OP_Momentum, k_optimizer},
     {QC_OP_Adam, k_optimizer},
+    {QC_OP_RNN, k_rnn},
+    {QC_OP_GRU, k_rnn},
+    {QC_OP_LSTM, k_rnn},
     {QC_OP_NONE, NULL},
 };

@@ -696,6 +696,42 @@ qc_status qc_infer_optimizer(const qc_node *n, const qc_tinfo *in, int n_in, qc_
   return QC_OK;
 }
 
+/* ---- RNN, GRU, LSTM --------------------------------------------------------------------- */
+
+qc_status qc_infer_rnn(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo *out,
+                       int n_out, qc_err *e)
+{
+  qc_status st = arity(n, n_in, 3, n_out, 0, e);
+  if (st) return st;
+  int gates = n->op == QC_OP_LSTM ? 4 : n->op == QC_OP_GRU ? 3 : 1;
+  const char *dir = qc_attr_s(n, "direction", "forward");
+  int64_t dirs = strcmp(dir, "bidirectional") == 0 ? 2 : 1;
+  if (dirs == 1 && strcmp(dir, "forward") && strcmp(dir, "reverse"))
+    return qc_node_err(e, n, QC_ERR_INVALID, "direction '%s' must be forward, reverse or "
+                       "bidirectional", dir);
+  bool bm = qc_attr_i(n, "layout", 0) != 0;
+  if (!is_flt(in[0].dtype))
+    return qc_node_err(e, n, QC_ERR_INVALID, "X must be float, not %s", qc_dtype_name(in[0].dtype));
+  if ((in[0].rank >= 0 && in[0].rank != 3) || (in[1].rank >= 0 && in[1].rank != 3) ||
+      (in[2].rank >= 0 && in[2].rank != 3))
+    return qc_node_err(e, n, QC_ERR_INVALID, "X, W and R must be 3-D");
+  int64_t hs = qc_node_attr(n, "hidden_size") ? qc_attr_i(n, "hidden_size", 0) : -1;
+  if (hs < 0 && in[2].rank == 3) hs = in[2].dims[2];
+  if (in[1].rank == 3 && in[1].dims[0] >= 0 && in[1].dims[0] != dirs)
+    return qc_node_err(e, n, QC_ERR_INVALID, "W has %" PRId64 " directions, expected %" PRId64,
+                       in[1].dims[0], dirs);
+  if (in[1].rank == 3 && hs >= 0 && in[1].dims[1] >= 0 && in[1].dims[1] != gates * hs)
+    return qc_node_err(e, n, QC_ERR_INVALID, "W has %" PRId64 " rows, expected %" PRId64,
+                       in[1].dims[1], gates * hs);
+  int64_t seq = in[0].rank == 3 ? in[0].dims[bm ? 1 : 0] : -1;
+  int64_t batch = in[0].rank == 3 ? in[0].dims[bm ? 0 : 1] : -1;
+  int64_t y[4] = {seq, dirs, batch, hs}, yb[4] = {batch, seq, dirs, hs};
+  int64_t h[3] = {dirs, batch, hs}, hb[3] = {batch, dirs, hs};
+  if (n_out > 0) set_out(&out[0], in[0].dtype, 4, bm ? yb : y);
+  for (int i = 1; i < n_out; i++) set_out(&out[i], in[0].dtype, 3, bm ? hb : h);
+  return QC_OK;
+}
+
 /* ---- Det, MeanVarianceNormalization ----------------------------------------------------- */
 
 qc_status qc_infer_det(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo *out,

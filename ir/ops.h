@@ -215,7 +215,16 @@
   X(Momentum, "ai.onnx.preview.training", 5, -1, 2, -1, qc_infer_optimizer,                \
     "alpha:f! beta:f! mode:s! norm_coefficient:f!")                                        \
   X(Adam, "ai.onnx.preview.training", 6, -1, 3, -1, qc_infer_optimizer,                    \
-    "alpha:f=0.9 beta:f=0.999 epsilon:f=0 norm_coefficient:f=0 norm_coefficient_post:f=0")
+    "alpha:f=0.9 beta:f=0.999 epsilon:f=0 norm_coefficient:f=0 norm_coefficient_post:f=0")  \
+  X(RNN, "", 3, 6, 0, 2, qc_infer_rnn,                                                      \
+    "activation_alpha:fs activation_beta:fs activations:ss clip:f direction:s=forward " \
+    "hidden_size:i layout:i=0")                                                            \
+  X(GRU, "", 3, 6, 0, 2, qc_infer_rnn,                                                      \
+    "activation_alpha:fs activation_beta:fs activations:ss clip:f direction:s=forward " \
+    "hidden_size:i layout:i=0 linear_before_reset:i=0")                                    \
+  X(LSTM, "", 3, 8, 0, 3, qc_infer_rnn,                                                     \
+    "activation_alpha:fs activation_beta:fs activations:ss clip:f direction:s=forward " \
+    "hidden_size:i input_forget:i=0 layout:i=0")
 
 #define QC_OPS(X) \
   QC_UNARY_OPS(X) QC_BINARY_OPS(X) QC_NN_OPS(X) QC_QUANT_OPS(X) QC_TENSOR_OPS(X) \
