@@ -315,7 +315,16 @@ static qc_status make_temp(const char *final, char *buf, size_t cap, qc_err *e)
     buf[0] = 0;
     return qc_err_set(e, QC_ERR_IO, "%s: cannot create a file in its folder", final);
   }
+  /* mkstemp creates 0600; give the file the mode a plain fopen would. */
+  mode_t mask = umask(0);
+  umask(mask);
+  bool ok = fchmod(fd, 0666 & ~mask) == 0;
   close(fd);
+  if (!ok) {
+    unlink(buf);
+    buf[0] = 0;
+    return qc_err_set(e, QC_ERR_IO, "%s: cannot set the file mode", final);
+  }
   return QC_OK;
 }
 
@@ -400,7 +409,7 @@ static void print_summary(const qc_quant_report *r, const char *out, const char 
     int k = (int)strlen(r->layers[i].name ? r->layers[i].name : "?");
     if (k > w) w = k;
   }
-  if (w > 40) w = 40;
+  if (w > 60) w = 60;
   printf("%-*s  %-5s  %3s  %3s  %10s  %12s  %10s  %10s\n", w, "layer", "op", "w", "a", "params",
          "MACs", "bytes", "MBOPS");
   for (int32_t i = 0; i < r->n_layers; i++) {
