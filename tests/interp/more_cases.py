@@ -151,6 +151,48 @@ def refs():
                     'padding_mode', pad).attr('align_corners', ac).inp(x).inp(g).out(
                     y.numpy()).tol(1e-4, 1e-5).emit()
 
+    # LSTM / GRU against torch: bidirectional, both layouts. torch orders LSTM gates i, f, g, o
+    # (ONNX: i, o, f, c) and GRU gates r, z, n (ONNX: z, r, h); torch's GRU is ONNX's
+    # linear_before_reset = 1.
+    torch.manual_seed(7)
+    S, B, I, H = 5, 3, 4, 6
+    x = rand((S, B, I))
+    lstm = torch.nn.LSTM(I, H, bidirectional=True)
+    gru = torch.nn.GRU(I, H, bidirectional=True)
+
+    def pack(mod, order):
+        W, R, Bs = [], [], []
+        for sfx in ('', '_reverse'):
+            def re(w):
+                return np.concatenate([w.reshape(len(order), H, -1)[k] for k in order])
+            wi = getattr(mod, 'weight_ih_l0' + sfx).detach().numpy()
+            wh = getattr(mod, 'weight_hh_l0' + sfx).detach().numpy()
+            bi_ = getattr(mod, 'bias_ih_l0' + sfx).detach().numpy()[:, None]
+            bh = getattr(mod, 'bias_hh_l0' + sfx).detach().numpy()[:, None]
+            W.append(re(wi)), R.append(re(wh))
+            Bs.append(np.concatenate([re(bi_)[:, 0], re(bh)[:, 0]]))
+        return np.stack(W), np.stack(R), np.stack(Bs)
+
+    for name, mod, order in (('lstm', lstm, [0, 3, 1, 2]), ('gru', gru, [1, 0, 2])):
+        W, R, Bs = pack(mod, order)
+        with torch.no_grad():
+            y, hc = mod(t(x))
+        hn = hc[0] if name == 'lstm' else hc
+        y = y.numpy().reshape(S, B, 2, H).transpose(0, 2, 1, 3)
+        for layout in (0, 1):
+            c = Case('%s_bidir_layout%d' % (name, layout), name.upper()).attr(
+                'direction', 'bidirectional').attr('hidden_size', H).attr('layout', layout)
+            if name == 'gru':
+                c.attr('linear_before_reset', 1)
+            xi = x if layout == 0 else x.transpose(1, 0, 2)
+            c.inp(xi).inp(W).inp(R).inp(Bs)
+            c.out(y if layout == 0 else y.transpose(2, 0, 1, 3))
+            c.out(hn.numpy() if layout == 0 else hn.numpy().transpose(1, 0, 2))
+            if name == 'lstm':
+                cn = hc[1].numpy()
+                c.out(cn if layout == 0 else cn.transpose(1, 0, 2))
+            c.tol(1e-4, 1e-5).emit()
+
     # Unique (first-occurrence order), Det, BitShift past the width, Compress, MaxUnpool.
     x = i64([4, 1, 4, -2, 1, 7])
     Case('unique_unsorted_i64', 'Unique').attr('sorted', 0).inp(x).out(i64([4, 1, -2, 7])).out(
