@@ -1,7 +1,8 @@
 /* BatchNormalization folding: Conv -> BN(inference) and Gemm -> BN(1-D features) become one
  * node with scaled weights and a new bias. With s[c] = gamma[c] / sqrt(var[c] + eps):
  *   w'[c,...] = w[c,...] * s[c],   b'[c] = (b[c] - mean[c]) * s[c] + beta[c]
- * computed in double and stored as f32. The producer must feed nothing but the BN. */
+ * computed in double and stored as f32. The producer must feed nothing but the BN. Also
+ * MatMul(x, W) -> Add(bias) -> BN over the features of a 2-D tensor. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,6 +159,67 @@ out:
   return st;
 }
 
+/* MatMul(x, W [K, M]) -> Add(bias [M]) -> BN over the M features of a 2-D tensor: W's columns
+   and the bias are scaled; the Add then writes the BN's output. */
+static qc_status fold_matmul_add(qc_graph *g, const int32_t *uses, int32_t aid, int32_t bid,
+                                 bool *done, qc_err *e)
+{
+  *done = false;
+  const qc_node *a = &g->nodes[aid], *bn = &g->nodes[bid];
+  if (a->n_in != 2 || a->n_out != 1) return QC_OK;
+  if (g->values[bn->in[0]].rank != 2) return QC_OK;
+  for (int side = 0; side < 2; side++) {
+    int32_t mv = a->in[side], bv = a->in[1 - side];
+    if (mv < 0 || bv < 0 || g->values[mv].producer < 0 || uses[mv] != 1 ||
+        (g->values[mv].flags & QC_VAL_OUTPUT))
+      continue;
+    int32_t mid = g->values[mv].producer;
+    const qc_node *mm = &g->nodes[mid];
+    if (mm->op != QC_OP_MatMul || mm->n_in != 2) continue;
+    const qc_value *w = const_f32(g, mm->in[1]);
+    if (!w || w->rank != 2) continue;
+    int64_t k = w->dims[0], c = w->dims[1];
+    const float *bias = const_vec(g, bv, c);
+    if (!bias || c <= 0) continue;
+    double *s = malloc(sizeof(double) * (size_t)c * 2);
+    float *nw = malloc(sizeof(float) * (size_t)(k * c + 1));
+    float *nb = malloc(sizeof(float) * (size_t)c);
+    qc_status st = QC_OK;
+    if (!s || !nw || !nb) {
+      free(s), free(nw), free(nb);
+      return qc_err_set(e, QC_ERR_NOMEM, "out of memory folding batch norm");
+    }
+    if (bn_factors(g, bn, c, s, s + c)) {
+      const float *wd = w->data;
+      for (int64_t i = 0; i < k * c; i++) nw[i] = (float)((double)wd[i] * s[i % c]);
+      for (int64_t i = 0; i < c; i++) nb[i] = (float)((double)bias[i] * s[i] + s[c + i]);
+      char wname[256], bname[256];
+      const char *mname = mm->name ? mm->name : "node";
+      fresh_name(g, mname, "_w_bnfold", wname, sizeof wname);
+      fresh_name(g, mname, "_b_bnfold", bname, sizeof bname);
+      int64_t wd2[2] = {k, c}, bd[1] = {c};
+      int32_t wid = qc_graph_add_const(g, wname, QC_DT_F32, 2, wd2, nw, e);
+      int32_t nbid = wid < 0 ? -1 : qc_graph_add_const(g, bname, QC_DT_F32, 1, bd, nb, e);
+      if (nbid < 0) {
+        st = e && e->code ? e->code : QC_ERR_NOMEM;
+      } else {
+        g->nodes[mid].in[1] = wid;
+        qc_node *an = &g->nodes[aid], *bnn = &g->nodes[bid];
+        an->in[1 - side] = nbid;
+        int32_t y = bnn->out[0];
+        g->values[an->out[0]].producer = -1;
+        an->out[0] = y;
+        g->values[y].producer = aid;
+        bnn->op = QC_OP_NONE;
+        *done = true;
+      }
+    }
+    free(s), free(nw), free(nb);
+    return st;
+  }
+  return QC_OK;
+}
+
 qc_status qc_pass_fold_batchnorm(qc_graph *g, qc_err *e)
 {
   int32_t *uses = calloc((size_t)g->n_values + 1, sizeof(int32_t));
@@ -176,8 +238,13 @@ qc_status qc_pass_fold_batchnorm(qc_graph *g, qc_err *e)
     if (uses[x] != 1 || (xv->flags & QC_VAL_OUTPUT) || xv->producer < 0) continue;
     int32_t pid = xv->producer;
     const qc_node *p = &g->nodes[pid];
-    if ((p->op != QC_OP_Conv && p->op != QC_OP_Gemm) || p->n_out != 1 || p->n_in < 2) continue;
     bool done = false;
+    if (p->op == QC_OP_Add) {
+      st = fold_matmul_add(g, uses, pid, i, &done, e);
+      any |= done;
+      continue;
+    }
+    if ((p->op != QC_OP_Conv && p->op != QC_OP_Gemm) || p->n_out != 1 || p->n_in < 2) continue;
     st = fold_one(g, pid, i, &done, e);
     any |= done;
   }

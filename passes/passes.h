@@ -70,7 +70,9 @@ qc_status qc_pass_fold_constants(qc_graph *g, const qc_fold_opts *o, qc_err *e);
    with or without bias) or a Gemm (2-D, transA = 0) feeding nothing else, into that node:
    s = gamma / sqrt(var + eps); w' = w * s per output channel, b' = (b - mean) * s + beta
    (double arithmetic, f32 results, new constants "<node>_w_bnfold"/"<node>_b_bnfold"). The
-   producer then writes the BN's output value. BNs whose parameters are not f32 constants stay.
+   producer then writes the BN's output value. Also MatMul(x, W [K, M]) -> Add(bias [M]) -> BN
+   over a 2-D [N, M] tensor (W's columns and the bias scaled; the Add writes the BN's output).
+   BNs whose parameters are not f32 constants stay.
    Builtin name "fold-batchnorm". */
 qc_status qc_pass_fold_batchnorm(qc_graph *g, qc_err *e);
 

@@ -117,6 +117,34 @@ static void test_gemm(void)
              "}\n");
 }
 
+/* MatMul (W [K=2, M=2]) + Add(bias) + BN: s = [2, 0.5], t = beta - mean * s = [-2, 3];
+   W' = [[1*2, 2*0.5], [3*2, 4*0.5]], b' = bias * s + t = [1*2 - 2, 2*0.5 + 3] = [0, 4]. */
+static void test_matmul_add(void)
+{
+  check_fold("graph \"g\" opset 17 {\n"
+             "  input %x: f32[3,2]\n"
+             "  const %w: f32[2,2] = [1.0, 2.0, 3.0, 4.0]\n"
+             "  const %c: f32[2] = [1.0, 2.0]\n"
+             "  const %gamma: f32[2] = [2.0, 0.5]\n"
+             "  const %beta: f32[2] = [0.0, 3.0]\n"
+             "  const %mean: f32[2] = [1.0, 0.0]\n"
+             "  const %var: f32[2] = [1.0, 1.0]\n"
+             "  %h: f32[3,2] = MatMul(%x, %w) @mm\n"
+             "  %hb: f32[3,2] = Add(%h, %c) @bias\n"
+             "  %y: f32[3,2] = BatchNormalization(%hb, %gamma, %beta, %mean, %var) "
+             "{epsilon=0.0} @bn\n"
+             "  output %y\n"
+             "}\n",
+             "graph \"g\" opset 17 {\n"
+             "  input %x: f32[3,2]\n"
+             "  const %mm_w_bnfold: f32[2,2] = [2.0, 1.0, 6.0, 2.0]\n"
+             "  const %mm_b_bnfold: f32[2] = [0.0, 4.0]\n"
+             "  %h: f32[3,2] = MatMul(%x, %mm_w_bnfold) @mm\n"
+             "  %y: f32[3,2] = Add(%h, %mm_b_bnfold) @bias\n"
+             "  output %y\n"
+             "}\n");
+}
+
 /* Not folded: the conv output has a second user; the BN's scale is not a constant. */
 static void test_not_folded(void)
 {
@@ -207,6 +235,7 @@ static CU_TestInfo tests[] = {
     {"Conv without bias + BN", test_conv_no_bias},
     {"depthwise Conv with bias + BN", test_depthwise_bias},
     {"Gemm + BN over features", test_gemm},
+    {"MatMul + Add + BN over features", test_matmul_add},
     {"shared or non-constant BN inputs stay", test_not_folded},
     {"example ResNet: same outputs after folding", test_example_model},
     CU_TEST_INFO_NULL,
