@@ -1385,6 +1385,70 @@ static qc_status k_rnn(qc_kctx *k, const qc_node *n, const qc_tensor *in, int n_
   return QC_OK;
 }
 
+/* ---- DFT, STFT -------------------------------------------------------------------------- */
+
+/* out[k] = sum_j x[j] e^(-+2 pi i k j / len) for k < bins, x read at stride xs (complex when
+   cplx), zero past xn (padding); the inverse divides by len. */
+static void dft_1d(const qc_tensor *x, int64_t xoff, int64_t xs, int64_t xn, bool cplx,
+                   const qc_tensor *win, int64_t len, int64_t bins, bool inverse, qc_tensor *y,
+                   int64_t yoff, int64_t ys)
+{
+  double sgn = inverse ? 1 : -1;
+  for (int64_t kk = 0; kk < bins; kk++) {
+    double re = 0, im = 0;
+    for (int64_t j = 0; j < xn && j < len; j++) {
+      double w = win ? ldf(win, j) : 1;
+      double a = ldf(x, xoff + j * xs) * w, b = cplx ? ldf(x, xoff + j * xs + 1) * w : 0;
+      double th = sgn * 2 * M_PI * (double)((kk * j) % len) / (double)len; /* exact phase */
+      double c = cos(th), s = sin(th);
+      re += a * c - b * s;
+      im += a * s + b * c;
+    }
+    if (inverse) re /= (double)len, im /= (double)len;
+    stf(y, yoff + kk * ys, re);
+    stf(y, yoff + kk * ys + 1, im);
+  }
+}
+
+static qc_status k_dft(qc_kctx *k, const qc_node *n, const qc_tensor *in, int n_in,
+                       qc_tensor *out, int n_out)
+{
+  (void)n_in, (void)n_out;
+  qc_status st = need_float(k, n, in[0].dtype);
+  if (st) return st;
+  int r = in[0].rank;
+  bool cplx = in[0].dims[r - 1] == 2;
+  if (n->op == QC_OP_STFT) {
+    const qc_tensor *win = n_in > 2 && in[2].dtype != QC_DT_UNDEF ? &in[2] : NULL;
+    if (win && (st = need_float(k, n, win->dtype))) return st;
+    int64_t B = out[0].dims[0], F = out[0].dims[1], bins = out[0].dims[2];
+    int64_t step = ldi(&in[1], 0), L = in[0].dims[1], c = in[0].dims[2];
+    bool has_len = n_in > 3 && in[3].dtype != QC_DT_UNDEF;
+    if (!has_len && !win)
+      return qc_node_err(k->err, n, QC_ERR_INVALID, "needs a window or a frame_length");
+    int64_t flen = has_len ? ldi(&in[3], 0) : win->dims[0];
+    for (int64_t b = 0; b < B; b++)
+      for (int64_t f = 0; f < F; f++)
+        dft_1d(&in[0], (b * L + f * step) * c, c, flen, cplx, win, flen, bins, false, &out[0],
+               ((b * F + f) * bins) * 2, 2);
+    return QC_OK;
+  }
+  int axis;
+  if (!norm_axis(qc_attr_i(n, "axis", 1), r, &axis))
+    return qc_node_err(k->err, n, QC_ERR_INVALID, "axis is out of range for rank %d", r);
+  int64_t len = n_in > 1 && in[1].dtype != QC_DT_UNDEF ? ldi(&in[1], 0) : in[0].dims[axis];
+  int64_t outer = 1, inner = 1, xn = in[0].dims[axis], bins = out[0].dims[axis];
+  for (int d = 0; d < axis; d++) outer *= in[0].dims[d];
+  for (int d = axis + 1; d < r - 1; d++) inner *= in[0].dims[d];
+  int64_t c = in[0].dims[r - 1];
+  bool inv = qc_attr_i(n, "inverse", 0) != 0;
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t j = 0; j < inner; j++)
+      dft_1d(&in[0], (o * xn * inner + j) * c, inner * c, xn, cplx, NULL, len, bins, inv,
+             &out[0], (o * bins * inner + j) * 2, inner * 2);
+  return QC_OK;
+}
+
 const qc_kernel_row qc_kernels_more[] = {
     {QC_OP_Resize, k_resize},
     {QC_OP_Upsample, k_resize},
@@ -1418,5 +1482,7 @@ const qc_kernel_row qc_kernels_more[] = {
     {QC_OP_RNN, k_rnn},
     {QC_OP_GRU, k_rnn},
     {QC_OP_LSTM, k_rnn},
+    {QC_OP_DFT, k_dft},
+    {QC_OP_STFT, k_dft},
     {QC_OP_NONE, NULL},
 };

@@ -732,6 +732,84 @@ qc_status qc_infer_rnn(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo 
   return QC_OK;
 }
 
+/* ---- DFT, STFT ------------------------------------------------------------------------- */
+
+/* A scalar (or one-element) integer input's value, or -1 when absent or unknown. */
+static qc_status int_scalar(const qc_node *n, const qc_tinfo *in, int n_in, int i,
+                            const char *what, int64_t *v, qc_err *e)
+{
+  const qc_tinfo *t = opt_in(in, n_in, i);
+  *v = -1;
+  if (!t) return QC_OK;
+  if (!is_int_index(t->dtype))
+    return qc_node_err(e, n, QC_ERR_INVALID, "%s must be i64, not %s", what,
+                       qc_dtype_name(t->dtype));
+  if (!known(t)) return QC_OK;
+  if (elems_of(t) != 1) return qc_node_err(e, n, QC_ERR_INVALID, "%s must be a scalar", what);
+  *v = elem_i64(t, 0);
+  if (*v < 1 || *v > QC_MAX_ELEMS)
+    return qc_node_err(e, n, QC_ERR_INVALID, "%s %" PRId64 " must be positive", what, *v);
+  return QC_OK;
+}
+
+/* DFT: in[0] [..., N, ..., 1 or 2] (real or complex in the last dim), output complex.
+   STFT: signal [batch, length, 1 or 2] to [batch, frames, bins, 2]. */
+qc_status qc_infer_dft(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo *out,
+                       int n_out, qc_err *e)
+{
+  qc_status st = arity(n, n_in, 1, n_out, 1, e);
+  if (st) return st;
+  int r = in[0].rank;
+  if (!is_flt(in[0].dtype))
+    return qc_node_err(e, n, QC_ERR_INVALID, "input must be float, not %s",
+                       qc_dtype_name(in[0].dtype));
+  if (r < 0) {
+    set_out(&out[0], in[0].dtype, n->op == QC_OP_STFT ? 4 : -1, NULL);
+    return QC_OK;
+  }
+  if (r < 2 || (in[0].dims[r - 1] >= 0 && in[0].dims[r - 1] != 1 && in[0].dims[r - 1] != 2))
+    return qc_node_err(e, n, QC_ERR_INVALID, "input's last dim must be 1 (real) or 2 (complex)");
+  bool one = qc_attr_i(n, "onesided", n->op == QC_OP_STFT) != 0;
+  int64_t d[QC_MAX_RANK];
+  if (n->op == QC_OP_DFT) {
+    int axis;
+    int64_t a = qc_attr_i(n, "axis", 1), len;
+    if (!norm_axis(a, r, &axis) || axis == r - 1)
+      return qc_node_err(e, n, QC_ERR_INVALID, "axis %" PRId64 " is out of range for rank %d",
+                         a, r);
+    if ((st = int_scalar(n, in, n_in, 1, "dft_length", &len, e))) return st;
+    if (!opt_in(in, n_in, 1)) len = in[0].dims[axis];
+    memcpy(d, in[0].dims, sizeof d);
+    d[axis] = len < 0 ? -1 : one ? len / 2 + 1 : len;
+    d[r - 1] = 2;
+    set_out(&out[0], in[0].dtype, r, d);
+    return QC_OK;
+  }
+  if (r != 3) return qc_node_err(e, n, QC_ERR_INVALID, "signal must be [batch, length, 1 or 2]");
+  int64_t step, flen;
+  if ((st = int_scalar(n, in, n_in, 1, "frame_step", &step, e))) return st;
+  if ((st = int_scalar(n, in, n_in, 3, "frame_length", &flen, e))) return st;
+  const qc_tinfo *w = opt_in(in, n_in, 2);
+  if (w && w->rank != 1) return qc_node_err(e, n, QC_ERR_INVALID, "window must be 1-D");
+  if (!opt_in(in, n_in, 3)) {
+    if (!w) return qc_node_err(e, n, QC_ERR_INVALID, "needs a window or a frame_length");
+    flen = w->dims[0];
+  } else if (w && flen >= 0 && w->dims[0] >= 0 && w->dims[0] != flen) {
+    return qc_node_err(e, n, QC_ERR_INVALID, "window has %" PRId64 " entries, frame_length is %"
+                       PRId64, w->dims[0], flen);
+  }
+  int64_t L = in[0].dims[1];
+  if (flen >= 0 && L >= 0 && flen > L)
+    return qc_node_err(e, n, QC_ERR_INVALID, "frame_length %" PRId64 " exceeds the signal's %"
+                       PRId64, flen, L);
+  d[0] = in[0].dims[0];
+  d[1] = flen >= 0 && L >= 0 && step > 0 ? 1 + (L - flen) / step : -1;
+  d[2] = flen < 0 ? -1 : one ? flen / 2 + 1 : flen;
+  d[3] = 2;
+  set_out(&out[0], in[0].dtype, 4, d);
+  return QC_OK;
+}
+
 /* ---- Det, MeanVarianceNormalization ----------------------------------------------------- */
 
 qc_status qc_infer_det(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo *out,

@@ -224,7 +224,9 @@
     "hidden_size:i layout:i=0 linear_before_reset:i=0")                                    \
   X(LSTM, "", 3, 8, 0, 3, qc_infer_rnn,                                                     \
     "activation_alpha:fs activation_beta:fs activations:ss clip:f direction:s=forward " \
-    "hidden_size:i input_forget:i=0 layout:i=0")
+    "hidden_size:i input_forget:i=0 layout:i=0")                                            \
+  X(DFT, "", 1, 2, 1, 1, qc_infer_dft, "axis:i=1 inverse:i=0 onesided:i=0")                \
+  X(STFT, "", 2, 4, 1, 1, qc_infer_dft, "onesided:i=1")
 
 #define QC_OPS(X) \
   QC_UNARY_OPS(X) QC_BINARY_OPS(X) QC_NN_OPS(X) QC_QUANT_OPS(X) QC_TENSOR_OPS(X) \
