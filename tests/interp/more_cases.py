@@ -193,6 +193,17 @@ def refs():
                 c.out(cn if layout == 0 else cn.transpose(1, 0, 2))
             c.tol(1e-4, 1e-5).emit()
 
+    # DFT against numpy's FFT: padding/truncation by dft_length, onesided, complex inverse.
+    x = rand((2, 7, 3, 1))
+    for ln, one in ((7, 0), (10, 1), (5, 0)):
+        y = np.fft.rfft(x[..., 0], n=ln, axis=1) if one else np.fft.fft(x[..., 0], n=ln, axis=1)
+        Case('dft_n%d_one%d' % (ln, one), 'DFT').attr('onesided', one).inp(x).inp(i64(ln)).out(
+            np.stack([y.real, y.imag], -1).astype(np.float32)).tol(1e-4, 1e-4).emit()
+    xc = rand((3, 6, 2))
+    y = np.fft.ifft(xc[..., 0] + 1j * xc[..., 1], axis=1)
+    Case('dft_inverse_complex', 'DFT').attr('inverse', 1).inp(xc).out(
+        np.stack([y.real, y.imag], -1).astype(np.float32)).tol(1e-4, 1e-5).emit()
+
     # Unique (first-occurrence order), Det, BitShift past the width, Compress, MaxUnpool.
     x = i64([4, 1, 4, -2, 1, 7])
     Case('unique_unsorted_i64', 'Unique').attr('sorted', 0).inp(x).out(i64([4, 1, -2, 7])).out(
