@@ -341,6 +341,7 @@ static void test_npy_calib_and_run(void)
            "    r = subprocess.run([Q] + list(a), capture_output=True, text=True, timeout=600)\n"
            "    print(r.stdout, r.stderr)\n"
            "    assert r.returncode == 0, r.returncode\n"
+           "    assert 'Sanitizer' not in r.stderr and 'runtime error' not in r.stderr\n"
            "    return r.stdout\n"
            "run('quantize', M, '--scheme', 'w4a8', '--calib', 'batches', '-o', 'q4.onnx',\n"
            "    '--report', 'q4report.json', '--ir', 'q4.qc', '--calib-method', 'minmax')\n"
