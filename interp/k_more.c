@@ -1449,6 +1449,67 @@ static qc_status k_dft(qc_kctx *k, const qc_node *n, const qc_tensor *in, int n_
   return QC_OK;
 }
 
+/* ---- TfIdfVectorizer ---------------------------------------------------------------------- */
+
+/* Counts, per row, the pool's n-grams (min..max length) whose items sit skip + 1 apart, for
+   every skip up to max_skip_count (unigrams once); mode TF gives counts, IDF the weight of
+   each n-gram seen, TFIDF count * weight. */
+static qc_status k_tfidf(qc_kctx *k, const qc_node *n, const qc_tensor *in, int n_in,
+                         qc_tensor *out, int n_out)
+{
+  (void)n_in, (void)n_out;
+  const int64_t *cnts, *idx, *pool;
+  const float *wts;
+  int64_t nc = qc_attr_ints(n, "ngram_counts", &cnts), ni = qc_attr_ints(n, "ngram_indexes", &idx);
+  int64_t np = qc_attr_ints(n, "pool_int64s", &pool), nw = qc_attr_floats(n, "weights", &wts);
+  int64_t mn = qc_attr_i(n, "min_gram_length", 1), mx = qc_attr_i(n, "max_gram_length", 1);
+  int64_t skips = qc_attr_i(n, "max_skip_count", 0);
+  const char *mode = qc_attr_s(n, "mode", "TF");
+  int m = strcmp(mode, "TF") == 0 ? 0 : strcmp(mode, "IDF") == 0 ? 1 : strcmp(mode, "TFIDF") == 0 ? 2 : -1;
+  if (m < 0) return qc_node_err(k->err, n, QC_ERR_INVALID, "mode '%s' must be TF, IDF or TFIDF", mode);
+  if (np < 0) return qc_node_err(k->err, n, QC_ERR_UNSUPPORTED, "needs pool_int64s");
+  if (mn < 1 || mx < mn || mx > nc || skips < 0)
+    return qc_node_err(k->err, n, QC_ERR_INVALID, "gram lengths %lld..%lld do not fit %lld "
+                       "ngram_counts", (long long)mn, (long long)mx, (long long)nc);
+  if (nw >= 0 && nw != ni)
+    return qc_node_err(k->err, n, QC_ERR_INVALID, "weights must match ngram_indexes");
+  int64_t rows = in[0].rank == 2 ? in[0].dims[0] : 1, C = in[0].dims[in[0].rank - 1];
+  int64_t W = out[0].dims[out[0].rank - 1];
+  double *cnt;
+  qc_status st = need_scratch(k, n, sizeof(double) * (size_t)(W + 1), (void **)&cnt);
+  if (st) return st;
+  for (int64_t row = 0; row < rows; row++) {
+    memset(cnt, 0, sizeof(double) * (size_t)W);
+    int64_t before = 0; /* n-grams of shorter lengths in the pool */
+    for (int64_t len = 1; len <= mx; len++) {
+      int64_t start = cnts[len - 1], end = len < nc ? cnts[len] : np;
+      if (start < 0 || end > np || end < start || (end - start) % len)
+        return qc_node_err(k->err, n, QC_ERR_INVALID, "ngram_counts do not cut the pool into "
+                           "%lld-grams", (long long)len);
+      int64_t ng = (end - start) / len;
+      if (before + ng > ni)
+        return qc_node_err(k->err, n, QC_ERR_INVALID, "ngram_indexes is too short");
+      if (len >= mn)
+        for (int64_t s = 0; s <= (len == 1 ? 0 : skips); s++)
+          for (int64_t p = 0; p + (len - 1) * (s + 1) < C; p++)
+            for (int64_t g = 0; g < ng; g++) {
+              bool hit = true;
+              for (int64_t j = 0; j < len && hit; j++)
+                hit = ldi(&in[0], row * C + p + j * (s + 1)) == pool[start + g * len + j];
+              if (hit) cnt[idx[before + g]] += 1;
+            }
+      before += ng;
+    }
+    for (int64_t o = 0; o < W; o++) stf(&out[0], row * W + o, 0); /* unmapped columns */
+    for (int64_t i = 0; i < ni; i++) {
+      int64_t o = idx[i];
+      double w = nw >= 0 ? wts[i] : 1, v = cnt[o];
+      stf(&out[0], row * W + o, m == 0 ? v : m == 1 ? (v > 0 ? w : 0) : v * w);
+    }
+  }
+  return QC_OK;
+}
+
 const qc_kernel_row qc_kernels_more[] = {
     {QC_OP_Resize, k_resize},
     {QC_OP_Upsample, k_resize},
@@ -1484,5 +1545,6 @@ const qc_kernel_row qc_kernels_more[] = {
     {QC_OP_LSTM, k_rnn},
     {QC_OP_DFT, k_dft},
     {QC_OP_STFT, k_dft},
+    {QC_OP_TfIdfVectorizer, k_tfidf},
     {QC_OP_NONE, NULL},
 };

@@ -810,6 +810,30 @@ qc_status qc_infer_dft(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo 
   return QC_OK;
 }
 
+/* ---- TfIdfVectorizer ------------------------------------------------------------------- */
+
+qc_status qc_infer_tfidf(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo *out,
+                         int n_out, qc_err *e)
+{
+  qc_status st = arity(n, n_in, 1, n_out, 1, e);
+  if (st) return st;
+  if (!is_int_index(in[0].dtype))
+    return qc_node_err(e, n, QC_ERR_UNSUPPORTED, "input must be i32 or i64 (strings are not "
+                       "supported), not %s", qc_dtype_name(in[0].dtype));
+  const int64_t *idx;
+  int64_t ni = qc_attr_ints(n, "ngram_indexes", &idx), width = 0;
+  for (int64_t i = 0; i < ni; i++) {
+    if (idx[i] < 0 || idx[i] >= QC_MAX_ELEMS)
+      return qc_node_err(e, n, QC_ERR_INVALID, "ngram_indexes holds %" PRId64, idx[i]);
+    if (idx[i] + 1 > width) width = idx[i] + 1;
+  }
+  int r = in[0].rank;
+  if (r > 2) return qc_node_err(e, n, QC_ERR_INVALID, "input must be [C] or [N, C]");
+  int64_t d[2] = {r == 2 ? in[0].dims[0] : width, width};
+  set_out(&out[0], QC_DT_F32, r == 2 ? 2 : 1, d);
+  return QC_OK;
+}
+
 /* ---- Det, MeanVarianceNormalization ----------------------------------------------------- */
 
 qc_status qc_infer_det(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo *out,

@@ -226,7 +226,10 @@
     "activation_alpha:fs activation_beta:fs activations:ss clip:f direction:s=forward " \
     "hidden_size:i input_forget:i=0 layout:i=0")                                            \
   X(DFT, "", 1, 2, 1, 1, qc_infer_dft, "axis:i=1 inverse:i=0 onesided:i=0")                \
-  X(STFT, "", 2, 4, 1, 1, qc_infer_dft, "onesided:i=1")
+  X(STFT, "", 2, 4, 1, 1, qc_infer_dft, "onesided:i=1")                                   \
+  X(TfIdfVectorizer, "", 1, 1, 1, 1, qc_infer_tfidf,                                       \
+    "max_gram_length:i! max_skip_count:i! min_gram_length:i! mode:s! ngram_counts:is! "    \
+    "ngram_indexes:is! pool_int64s:is pool_strings:ss weights:fs")
 
 #define QC_OPS(X) \
   QC_UNARY_OPS(X) QC_BINARY_OPS(X) QC_NN_OPS(X) QC_QUANT_OPS(X) QC_TENSOR_OPS(X) \
