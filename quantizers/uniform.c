@@ -89,14 +89,38 @@ static int64_t elems(const qc_graph *g, int32_t v)
   return qc_shape_elems(g->values[v].rank, g->values[v].dims);
 }
 
-/* The single Relu consuming v (v used once, not an output), else -1. */
+/* A scalar f32 constant's value into *x. */
+static bool const_scalar(const qc_graph *g, int32_t v, float *x)
+{
+  if (!const_f32(g, v) || elems(g, v) != 1) return false;
+  *x = *(const float *)g->values[v].data;
+  return true;
+}
+
+/* Relu, or Clip(x, 0, max > 0) such as ReLU6: as a fused activation both are a clamp at 0 on
+   top; Clip's upper bound needs no clamp of its own since calibration never sees a value above
+   it, so T <= max and qmax * S = T. */
+static bool relu_like(const qc_graph *g, const qc_node *n)
+{
+  if (n->op == QC_OP_Relu) return true;
+  if (n->op != QC_OP_Clip || n->n_in < 2 || n->in[1] < 0) return false;
+  float lo, hi;
+  if (!const_scalar(g, n->in[1], &lo) || lo != 0) return false;
+  return n->n_in < 3 || n->in[2] < 0 || (const_scalar(g, n->in[2], &hi) && hi > 0);
+}
+
+/* The single consumer of v (v used once, not an output) when it is op (Relu: relu_like),
+   else -1. */
 static int32_t sole_consumer(const ctx_t *c, int32_t v, qc_op op)
 {
   if (c->uses[v] != 1 || (c->f->values[v].flags & QC_VAL_OUTPUT)) return -1;
   for (int32_t i = 0; i < c->f->n_nodes; i++) {
     const qc_node *n = &c->f->nodes[i];
     for (int32_t k = 0; k < n->n_in; k++)
-      if (n->in[k] == v) return n->op == op && c->grp[i].r != R_FUSED ? i : -1;
+      if (n->in[k] == v) {
+        bool ok = op == QC_OP_Relu ? relu_like(c->f, n) && n->in[0] == v : n->op == op;
+        return ok && c->grp[i].r != R_FUSED ? i : -1;
+      }
   }
   return -1;
 }
@@ -224,7 +248,7 @@ static void plan_ints(ctx_t *c)
         int32_t x = n->in[k];
         if (!c->is_int[x]) {
           int32_t p = f->values[x].producer;
-          bool uns = c->o->unsigned_after_relu && p >= 0 && f->nodes[p].op == QC_OP_Relu;
+          bool uns = c->o->unsigned_after_relu && p >= 0 && relu_like(f, &f->nodes[p]);
           add_point(c, x, uns);
         }
       }
@@ -916,7 +940,7 @@ qc_status qc_quantize_uniform(qc_graph *g, const qc_uniform_opts *o, const qc_te
     c.bits[v] = p->bits;
     /* a group ending in a fused Relu clamps at 0 even on a signed grid */
     int32_t pr = f->values[v].producer;
-    bool relu = pr >= 0 && f->nodes[pr].op == QC_OP_Relu;
+    bool relu = pr >= 0 && relu_like(f, &f->nodes[pr]);
     c.qmin[v] = p->is_unsigned || relu ? 0 : -L;
     c.qmax[v] = L;
   }

@@ -520,6 +520,42 @@ static void test_float_island(void)
   qc_graph_free(g);
 }
 
+/* Conv -> Clip(0, 6) (ReLU6) fuses like a ReLU: one QcConv clamping at 0 on a u8 grid whose
+   top (qmax * S = T) stays below 6. */
+static void test_relu6_fused(void)
+{
+  qc_graph *g = parse_ok("graph \"c\" opset 17 {\n"
+                         "  sym N\n"
+                         "  input %x: f32[N,1,3,3]\n"
+                         "  const %w: f32[2,1,1,1] = [4.0, -3.0]\n"
+                         "  const %lo: f32[] = [0.0]\n"
+                         "  const %hi: f32[] = [6.0]\n"
+                         "  %c = Conv(%x, %w) @conv\n"
+                         "  %y = Clip(%c, %lo, %hi) @relu6\n"
+                         "  output %y\n"
+                         "}\n");
+  qc_tensor *cal = rand_batches(2, 4, 1, 3, 3, 5);
+  qc_uniform_opts o;
+  qc_uniform_opts_default(&o);
+  o.threads = 1;
+  o.calib.method = QC_CALIB_MINMAX;
+  qc_err e = {0};
+  qc_status st = qc_quantize_uniform(g, &o, cal, 2, NULL, &e);
+  if (st) fprintf(stderr, "quantize: %s\n", e.msg);
+  CU_ASSERT_EQUAL_FATAL(st, QC_OK);
+  CU_ASSERT_EQUAL_FATAL(g->n_nodes, 3);
+  const qc_node *c = &g->nodes[1];
+  CU_ASSERT_EQUAL(c->op, QC_OP_QcConv);
+  CU_ASSERT_EQUAL(qc_attr_i(c, "qmin", 1), 0);
+  CU_ASSERT_EQUAL(qc_attr_i(c, "qmax", 0), 255);
+  CU_ASSERT_EQUAL(g->values[c->out[0]].dtype, QC_DT_U8);
+  /* |x| < 1, so 4 * x < 4: the clip's top is never reached; T = max of relu6 output */
+  float s = g->values[c->out[0]].q->scale[0];
+  CU_ASSERT(s * 255 <= 4.0f && s * 255 > 3.0f);
+  free_batches(cal, 2);
+  qc_graph_free(g);
+}
+
 /* ---- the example model on Fashion-MNIST ------------------------------------------------- */
 
 #define FM_DIR "/usr/share/datasets/fashion-mnist/"
@@ -618,6 +654,7 @@ static CU_TestInfo tests[] = {
     {"errors: empty/mismatched calibration, bits, no layer", test_errors},
     {"residual network: integer graph structure", test_resnet_structure},
     {"fp32 island around an uncovered op", test_float_island},
+    {"Conv + Clip(0, 6) fused as a clamp", test_relu6_fused},
     {"example ResNet W8A8 within 0.5 points", test_example_w8a8},
     CU_TEST_INFO_NULL,
 };
