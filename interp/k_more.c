@@ -1510,6 +1510,50 @@ static qc_status k_tfidf(qc_kctx *k, const qc_node *n, const qc_tensor *in, int 
   return QC_OK;
 }
 
+/* Triangular mel filters as ONNX's reference builds them: num_mel_bins + 2 points evenly
+   spaced in mel (m = 2595 log10(1 + f / 700)), floored to DFT bins (dft_length + 1) f / rate;
+   filter i rises from point i to i + 1 and falls to i + 2. */
+static qc_status k_mel(qc_kctx *k, const qc_node *n, const qc_tensor *in, int n_in,
+                       qc_tensor *out, int n_out)
+{
+  (void)n_in, (void)n_out;
+  if (!qc_dtype_is_float(out[0].dtype) && !qc_dtype_is_int(out[0].dtype))
+    return bad_dtype(k, n, out[0].dtype);
+  int64_t nb = out[0].dims[1], ns = out[0].dims[0], len = ldi(&in[1], 0), rate = ldi(&in[2], 0);
+  double lo, hi;
+  qc_load_f64(in[3].dtype, in[3].data, 0, 1, &lo);
+  qc_load_f64(in[4].dtype, in[4].data, 0, 1, &hi);
+  if (!qc_dtype_is_float(in[3].dtype) || !qc_dtype_is_float(in[4].dtype))
+    return qc_node_err(k->err, n, QC_ERR_INVALID, "the edge frequencies must be float");
+  int64_t *pts;
+  double *w;
+  qc_status st = need_scratch(k, n, sizeof(int64_t) * (size_t)(nb + 2) + sizeof(double) *
+                              (size_t)(ns * nb), (void **)&pts);
+  if (st) return st;
+  w = (double *)(pts + nb + 2);
+  memset(w, 0, sizeof(double) * (size_t)(ns * nb));
+  float lm = 2595.f * log10f(1 + (float)lo / 700), hm = 2595.f * log10f(1 + (float)hi / 700);
+  double step = (double)((hm - lm) / (float)(nb + 2));
+  for (int64_t i = 0; i < nb + 2; i++) {
+    double f = 700 * (pow(10, ((double)i * step + (double)lm) / 2595) - 1);
+    pts[i] = (int64_t)floor((double)(len + 1) * f / (double)rate);
+  }
+  for (int64_t i = 0; i < nb; i++) {
+    int64_t l = pts[i], c = pts[i + 1], h = pts[i + 2];
+    if (l < 0 || c < l || h < c || h > ns || (c == l && c >= ns))
+      return qc_node_err(k->err, n, QC_ERR_INVALID, "mel filter %lld spans bins %lld..%lld, "
+                         "outside the %lld spectrogram bins", (long long)i, (long long)l,
+                         (long long)h, (long long)ns);
+    if (c == l) w[c * nb + i] = 1;
+    else
+      for (int64_t j = l; j <= c && j < ns; j++) w[j * nb + i] = (double)(j - l) / (double)(c - l);
+    if (h > c)
+      for (int64_t j = c; j < h; j++) w[j * nb + i] = (double)(h - j) / (double)(h - c);
+  }
+  qc_store_f64(out[0].dtype, out[0].data, 0, ns * nb, w);
+  return QC_OK;
+}
+
 const qc_kernel_row qc_kernels_more[] = {
     {QC_OP_Resize, k_resize},
     {QC_OP_Upsample, k_resize},
@@ -1546,5 +1590,6 @@ const qc_kernel_row qc_kernels_more[] = {
     {QC_OP_DFT, k_dft},
     {QC_OP_STFT, k_dft},
     {QC_OP_TfIdfVectorizer, k_tfidf},
+    {QC_OP_MelWeightMatrix, k_mel},
     {QC_OP_NONE, NULL},
 };

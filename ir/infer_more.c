@@ -834,6 +834,26 @@ qc_status qc_infer_tfidf(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinf
   return QC_OK;
 }
 
+qc_status qc_infer_mel(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo *out,
+                       int n_out, qc_err *e)
+{
+  qc_status st = arity(n, n_in, 5, n_out, 1, e);
+  if (st) return st;
+  int64_t v = qc_attr_i(n, "output_datatype", 1);
+  qc_dtype dt = qc_dtype_from_onnx((int)v);
+  if (dt == QC_DT_UNDEF)
+    return qc_node_err(e, n, QC_ERR_UNSUPPORTED, "output_datatype %" PRId64
+                       " is not supported", v);
+  int64_t bins, len, rate;
+  if ((st = int_scalar(n, in, n_in, 0, "num_mel_bins", &bins, e)) ||
+      (st = int_scalar(n, in, n_in, 1, "dft_length", &len, e)) ||
+      (st = int_scalar(n, in, n_in, 2, "sample_rate", &rate, e)))
+    return st;
+  int64_t d[2] = {len < 0 ? -1 : len / 2 + 1, bins};
+  set_out(&out[0], dt, 2, d);
+  return QC_OK;
+}
+
 /* ---- Det, MeanVarianceNormalization ----------------------------------------------------- */
 
 qc_status qc_infer_det(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo *out,

@@ -229,7 +229,8 @@
   X(STFT, "", 2, 4, 1, 1, qc_infer_dft, "onesided:i=1")                                   \
   X(TfIdfVectorizer, "", 1, 1, 1, 1, qc_infer_tfidf,                                       \
     "max_gram_length:i! max_skip_count:i! min_gram_length:i! mode:s! ngram_counts:is! "    \
-    "ngram_indexes:is! pool_int64s:is pool_strings:ss weights:fs")
+    "ngram_indexes:is! pool_int64s:is pool_strings:ss weights:fs")                         \
+  X(MelWeightMatrix, "", 5, 5, 1, 1, qc_infer_mel, "output_datatype:i=1")
 
 #define QC_OPS(X) \
   QC_UNARY_OPS(X) QC_BINARY_OPS(X) QC_NN_OPS(X) QC_QUANT_OPS(X) QC_TENSOR_OPS(X) \
