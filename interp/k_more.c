@@ -734,6 +734,8 @@ static qc_status k_roi_align(qc_kctx *k, const qc_node *n, const qc_tensor *in, 
   if (st || (st = need_float(k, n, in[1].dtype))) return st;
   int64_t N = in[0].dims[0], C = in[0].dims[1], H = in[0].dims[2], W = in[0].dims[3];
   int64_t R = in[1].dims[0], PH = out[0].dims[2], PW = out[0].dims[3];
+  if ((H < 1 || W < 1) && R > 0 && C > 0)
+    return qc_node_err(k->err, n, QC_ERR_INVALID, "X has an empty spatial dim");
   if (qc_tensor_elems(&in[2]) != R)
     return qc_node_err(k->err, n, QC_ERR_INVALID, "batch_indices has %lld entries for %lld rois",
                        (long long)qc_tensor_elems(&in[2]), (long long)R);
@@ -822,6 +824,8 @@ static qc_status k_max_unpool(qc_kctx *k, const qc_node *n, const qc_tensor *in,
     def[d + 2] = (in[0].dims[d + 2] - 1) * (ns >= 0 ? strides[d] : 1) + ks[d] -
                  (np >= 0 ? pads[d] + pads[d + nk] : 0);
   for (int d = 0; d < r; d++) {
+    if (def[d] < 1)
+      return qc_node_err(k->err, n, QC_ERR_INVALID, "the unpooled shape is empty along axis %d", d);
     if (def[d] > out[0].dims[d])
       return qc_node_err(k->err, n, QC_ERR_INVALID, "output_shape is smaller than the "
                          "unpooled shape along axis %d", d);
@@ -1289,6 +1293,9 @@ static qc_status k_rnn(qc_kctx *k, const qc_node *n, const qc_tensor *in, int n_
   if (in[1].dims[0] != dirs || in[1].dims[1] != G * H || in[1].dims[2] != I ||
       in[2].dims[0] != dirs || in[2].dims[1] != G * H)
     return qc_node_err(k->err, n, QC_ERR_INVALID, "W or R has the wrong shape");
+  for (int o = 0; o < n_out && o < 3; o++)
+    if (out[o].dtype != QC_DT_UNDEF && out[o].dims[out[o].rank - 1] != H)
+      return qc_node_err(k->err, n, QC_ERR_INVALID, "output %d is not %lld wide", o, (long long)H);
   const qc_tensor *B = n_in > 3 && in[3].dtype != QC_DT_UNDEF ? &in[3] : NULL;
   const qc_tensor *SL = n_in > 4 && in[4].dtype != QC_DT_UNDEF ? &in[4] : NULL;
   const qc_tensor *H0 = n_in > 5 && in[5].dtype != QC_DT_UNDEF ? &in[5] : NULL;

@@ -111,6 +111,8 @@ qc_status qc_resize_resolve(const qc_node *n, const qc_tinfo *in, int n_in, doub
                        qc_dtype_name(sz->dtype));
   if (!known(t)) return QC_OK;
   for (int d = 0; d < r; d++) {
+    if (in[0].dims[d] == 0 && (sc || elem_i64(sz, d) != 0))
+      return qc_node_err(e, n, QC_ERR_INVALID, "axis %d is empty and cannot be resized", d);
     if (sc) {
       double s;
       elem_f64(sc, d, &s);
@@ -716,7 +718,12 @@ qc_status qc_infer_rnn(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo 
       (in[2].rank >= 0 && in[2].rank != 3))
     return qc_node_err(e, n, QC_ERR_INVALID, "X, W and R must be 3-D");
   int64_t hs = qc_node_attr(n, "hidden_size") ? qc_attr_i(n, "hidden_size", 0) : -1;
-  if (hs < 0 && in[2].rank == 3) hs = in[2].dims[2];
+  if (in[2].rank == 3 && in[2].dims[2] >= 0) {
+    if (hs >= 0 && hs != in[2].dims[2])
+      return qc_node_err(e, n, QC_ERR_INVALID, "hidden_size %" PRId64 " differs from R's %" PRId64,
+                         hs, in[2].dims[2]);
+    hs = in[2].dims[2];
+  }
   if (in[1].rank == 3 && in[1].dims[0] >= 0 && in[1].dims[0] != dirs)
     return qc_node_err(e, n, QC_ERR_INVALID, "W has %" PRId64 " directions, expected %" PRId64,
                        in[1].dims[0], dirs);
@@ -828,7 +835,7 @@ qc_status qc_infer_tfidf(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinf
     if (idx[i] + 1 > width) width = idx[i] + 1;
   }
   int r = in[0].rank;
-  if (r > 2) return qc_node_err(e, n, QC_ERR_INVALID, "input must be [C] or [N, C]");
+  if (r == 0 || r > 2) return qc_node_err(e, n, QC_ERR_INVALID, "input must be [C] or [N, C]");
   int64_t d[2] = {r == 2 ? in[0].dims[0] : width, width};
   set_out(&out[0], QC_DT_F32, r == 2 ? 2 : 1, d);
   return QC_OK;
