@@ -362,7 +362,25 @@ static void test_npy_calib_and_run(void)
   CU_ASSERT_EQUAL(qc_python(dir, code), 0);
 }
 
+/* eval/run read MODEL as IR text by its .qc extension; errors name the file and position. */
+static void test_qc_errors(void)
+{
+  CU_ASSERT_TRUE_FATAL(qc_write_file(f("bad.qc"), "garbage\n", 8));
+  qc_proc p;
+  char msg[800];
+  quantc(&p, "eval", f("bad.qc"), "--data", "fashion-mnist", NULL);
+  snprintf(msg, sizeof msg, "quantc: error: %s/bad.qc: ir text 1:1: expected 'graph'\n", dir);
+  EXPECT(&p, 2, err, msg);
+  CU_ASSERT_STRING_EQUAL(p.out, "");
+  qc_proc_free(&p);
+  quantc(&p, "run", f("none.qc"), "--input", f("empty.npy"), NULL);
+  snprintf(msg, sizeof msg, "quantc: error: %s/none.qc: cannot open\n", dir);
+  EXPECT(&p, 4, err, msg);
+  qc_proc_free(&p);
+}
+
 static CU_TestInfo tests[] = {
+    {"eval/run on malformed or missing .qc IR text", test_qc_errors},
     {"--help", test_help},
     {"usage errors: exit 1, exact messages, nothing written", test_usage},
     {"bad calibration data, unknown layer, no layer: nothing written", test_bad_input},
