@@ -10,3 +10,11 @@ void qc_kernels_collect(qc_kernel_fn table[QC_OP_COUNT])
   for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++)
     for (const qc_kernel_row *r = parts[p]; r->op != QC_OP_NONE; r++) table[r->op] = r->fwd;
 }
+
+void qc_vjps_collect(qc_vjp_fn table[QC_OP_COUNT])
+{
+  static const qc_vjp_row *const parts[] = {qc_vjps_nn, qc_vjps_elementwise};
+  for (int op = 0; op < QC_OP_COUNT; op++) table[op] = NULL;
+  for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++)
+    for (const qc_vjp_row *r = parts[p]; r->op != QC_OP_NONE; r++) table[r->op] = r->vjp;
+}

@@ -39,4 +39,24 @@ extern const qc_kernel_row qc_kernels_qc[]; /* quantc's integer-only ops (k_qc.c
 /* Fills table[QC_OP_COUNT] from the contributed tables (NULL where an op has no kernel). */
 void qc_kernels_collect(qc_kernel_fn table[QC_OP_COUNT]);
 
+/* ---- vector-Jacobian products (autodiff.c) ---------------------------------------------
+ * Given a node's forward inputs and outputs and dout[i], the loss gradient for each output
+ * (data NULL: no gradient flows there, treat as zero), ADDS (+=) the gradient for each input
+ * into din[i]. din[i].data is NULL for inputs that need no gradient (integer inputs, shapes,
+ * frozen constants); otherwise the caller allocated it zeroed with the input's shape. */
+typedef qc_status (*qc_vjp_fn)(qc_kctx *k, const qc_node *n, const qc_tensor *in, int n_in,
+                               const qc_tensor *out, int n_out, const qc_tensor *dout,
+                               qc_tensor *din);
+
+typedef struct {
+  qc_op op;
+  qc_vjp_fn vjp;
+} qc_vjp_row;
+
+extern const qc_vjp_row qc_vjps_nn[];          /* conv, gemm, matmul, norms, pools, softmax */
+extern const qc_vjp_row qc_vjps_elementwise[]; /* activations, arithmetic, shape ops */
+
+/* Fills table[QC_OP_COUNT] from the VJP tables (NULL where an op has none). */
+void qc_vjps_collect(qc_vjp_fn table[QC_OP_COUNT]);
+
 #endif
