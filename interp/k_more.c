@@ -364,9 +364,11 @@ static qc_status k_eyelike(qc_kctx *k, const qc_node *n, const qc_tensor *in, in
   if (st) return st;
   int64_t rows = out[0].dims[0], cols = out[0].dims[1], kd = qc_attr_i(n, "k", 0);
   memset(out[0].data, 0, (size_t)(rows * cols * es));
+  if (kd <= -rows || kd >= cols) return QC_OK; /* the diagonal misses the matrix */
   double one = 1;
   for (int64_t i = 0; i < rows; i++)
-    if (i + kd >= 0 && i + kd < cols) qc_store_f64(out[0].dtype, out[0].data, i * cols + i + kd, 1, &one);
+    if (i + kd >= 0 && i + kd < cols)
+      qc_store_f64(out[0].dtype, out[0].data, i * cols + i + kd, 1, &one);
   return QC_OK;
 }
 
@@ -1528,10 +1530,11 @@ static qc_status k_mel(qc_kctx *k, const qc_node *n, const qc_tensor *in, int n_
     return bad_dtype(k, n, out[0].dtype);
   int64_t nb = out[0].dims[1], ns = out[0].dims[0], len = ldi(&in[1], 0), rate = ldi(&in[2], 0);
   double lo, hi;
+  if (!qc_dtype_is_float(in[3].dtype) || !qc_dtype_is_float(in[4].dtype) ||
+      qc_tensor_elems(&in[3]) != 1 || qc_tensor_elems(&in[4]) != 1)
+    return qc_node_err(k->err, n, QC_ERR_INVALID, "the edge frequencies must be float scalars");
   qc_load_f64(in[3].dtype, in[3].data, 0, 1, &lo);
   qc_load_f64(in[4].dtype, in[4].data, 0, 1, &hi);
-  if (!qc_dtype_is_float(in[3].dtype) || !qc_dtype_is_float(in[4].dtype))
-    return qc_node_err(k->err, n, QC_ERR_INVALID, "the edge frequencies must be float");
   int64_t *pts;
   double *w;
   qc_status st = need_scratch(k, n, sizeof(int64_t) * (size_t)(nb + 2) + sizeof(double) *

@@ -283,11 +283,12 @@ qc_status qc_infer_gather_nd(const qc_node *n, const qc_tinfo *in, int n_in, qc_
                        qc_dtype_name(in[1].dtype));
   int r = in[0].rank, q = in[1].rank;
   int64_t b = qc_attr_i(n, "batch_dims", 0);
+  if (r == 0 || q == 0)
+    return qc_node_err(e, n, QC_ERR_INVALID, "data and indices need rank >= 1");
   if (r < 0 || q < 0 || in[1].dims[q - 1] < 0) {
     set_out(&out[0], in[0].dtype, -1, NULL);
     return QC_OK;
   }
-  if (r < 1 || q < 1) return qc_node_err(e, n, QC_ERR_INVALID, "data and indices need rank >= 1");
   if (b < 0 || b >= q || b >= r)
     return qc_node_err(e, n, QC_ERR_INVALID, "batch_dims %" PRId64
                        " must be below the ranks of data (%d) and indices (%d)", b, r, q);
@@ -608,6 +609,23 @@ qc_status qc_infer_max_unpool(const qc_node *n, const qc_tinfo *in, int n_in, qc
   qc_status st = arity(n, n_in, 2, n_out, 1, e);
   if (st) return st;
   int r = in[0].rank;
+  if (!is_int_index(in[1].dtype))
+    return qc_node_err(e, n, QC_ERR_INVALID, "indices must be i64, not %s",
+                       qc_dtype_name(in[1].dtype));
+  if (r >= 0) {
+    /* The attributes also place the indices when output_shape is given: check them always. */
+    const int64_t *ks, *pads, *strides;
+    int64_t nk = qc_attr_ints(n, "kernel_shape", &ks), np = qc_attr_ints(n, "pads", &pads),
+            ns = qc_attr_ints(n, "strides", &strides);
+    if (r < 3 || nk != r - 2 || (np >= 0 && np != 2 * nk) || (ns >= 0 && ns != nk))
+      return qc_node_err(e, n, QC_ERR_INVALID,
+                         "kernel_shape, pads and strides must match the %d spatial dims", r - 2);
+    for (int i = 0; i < nk; i++)
+      if (ks[i] < 1 || ks[i] > 65536 || (ns >= 0 && (strides[i] < 1 || strides[i] > 65536)) ||
+          (np >= 0 && (pads[i] < 0 || pads[i] > 65536 || pads[i + nk] < 0 ||
+                       pads[i + nk] > 65536)))
+        return qc_node_err(e, n, QC_ERR_INVALID, "kernel_shape, strides or pads out of range");
+  }
   const qc_tinfo *os = opt_in(in, n_in, 2);
   if (os) {
     int64_t d[QC_MAX_RANK];
@@ -629,13 +647,12 @@ qc_status qc_infer_max_unpool(const qc_node *n, const qc_tinfo *in, int n_in, qc
   const int64_t *ks, *pads, *strides;
   int64_t nk = qc_attr_ints(n, "kernel_shape", &ks), np = qc_attr_ints(n, "pads", &pads),
           ns = qc_attr_ints(n, "strides", &strides);
-  if (nk != r - 2 || (np >= 0 && np != 2 * nk) || (ns >= 0 && ns != nk))
-    return qc_node_err(e, n, QC_ERR_INVALID,
-                       "kernel_shape, pads and strides must match the %d spatial dims", r - 2);
   int64_t d[QC_MAX_RANK];
   d[0] = in[0].dims[0], d[1] = in[0].dims[1];
   for (int i = 0; i < nk; i++) {
     int64_t x = in[0].dims[i + 2], s = ns >= 0 ? strides[i] : 1;
+    if (x > (int64_t)1 << 24)
+      return qc_node_err(e, n, QC_ERR_UNSUPPORTED, "spatial dim %" PRId64 " is too large", x);
     int64_t p = np >= 0 ? pads[i] + pads[i + nk] : 0;
     d[i + 2] = x >= 0 ? (x - 1) * s + ks[i] - p : -1;
     if (x >= 0 && d[i + 2] < 0)
