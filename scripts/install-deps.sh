@@ -8,6 +8,7 @@ pkgs=(
   protobuf-c-compiler libprotobuf-c-dev libonnx-dev zlib1g-dev libcunit1-dev
   libonnx-testdata dataset-fashion-mnist
   python3-numpy python3-torch python3-torchvision python3-onnx
+  libjpeg-dev libpng-dev python3-pil
 )
 # node + npm for the ONNX Runtime cross-check (scripts/install-ort.sh); left out when a node
 # from elsewhere (NodeSource's package bundles npm) is already on PATH.
