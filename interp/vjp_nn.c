@@ -169,88 +169,57 @@ static void to_geo3(const qc_window *w, geo3 *g)
   }
 }
 
-typedef struct {
-  const geo3 *g;
-  const float *x, *w, *dy;
-  float *dx, *dw;
-  int64_t N, C, M, cg, mg, insp, outsp, ksz;
-} conv_job;
-
-/* Direct loops over output channels [m0, m1): dW rows are private to each m, dX is updated only
-   by the serial pass below. */
-static void conv_dw(void *arg, int64_t m0, int64_t m1, int worker)
+/* Row r = c * ksz + tap of the column matrix [Cg * ksz, outsp]: x at the tap's input position
+   for each output position, 0 in the padding. */
+static void im2col(const geo3 *g, const float *x, int64_t cg, float *col)
 {
-  const conv_job *J = arg;
-  const geo3 *g = J->g;
-  for (int64_t m = m0; m < m1; m++) {
-    int64_t grp = m / J->mg;
-    float *dw = J->dw + m * J->cg * J->ksz;
-    for (int64_t b = 0; b < J->N; b++) {
-      const float *dy = J->dy + (b * J->M + m) * J->outsp;
-      for (int64_t c = 0; c < J->cg; c++) {
-        const float *x = J->x + (b * J->C + grp * J->cg + c) * J->insp;
-        float *dwc = dw + c * J->ksz;
-        for (int64_t kz = 0; kz < g->k[0]; kz++)
-          for (int64_t ky = 0; ky < g->k[1]; ky++)
-            for (int64_t kx = 0; kx < g->k[2]; kx++) {
-              double acc = 0;
-              for (int64_t oz = 0; oz < g->out[0]; oz++) {
-                int64_t iz = oz * g->s[0] - g->p[0] + kz * g->d[0];
-                if (iz < 0 || iz >= g->in[0]) continue;
-                for (int64_t oy = 0; oy < g->out[1]; oy++) {
-                  int64_t iy = oy * g->s[1] - g->p[1] + ky * g->d[1];
-                  if (iy < 0 || iy >= g->in[1]) continue;
-                  const float *xr = x + (iz * g->in[1] + iy) * g->in[2];
-                  const float *dyr = dy + (oz * g->out[1] + oy) * g->out[2];
-                  for (int64_t ox = 0; ox < g->out[2]; ox++) {
-                    int64_t ix = ox * g->s[2] - g->p[2] + kx * g->d[2];
-                    if (ix < 0 || ix >= g->in[2]) continue;
-                    acc += (double)xr[ix] * dyr[ox];
-                  }
-                }
-              }
-              dwc[(kz * g->k[1] + ky) * g->k[2] + kx] += (float)acc;
-            }
+  int64_t ksz = g->k[0] * g->k[1] * g->k[2], outsp = g->out[0] * g->out[1] * g->out[2];
+  for (int64_t r = 0; r < cg * ksz; r++) {
+    int64_t c = r / ksz, t = r % ksz;
+    int64_t kz = t / (g->k[1] * g->k[2]), ky = t / g->k[2] % g->k[1], kx = t % g->k[2];
+    const float *xc = x + c * g->in[0] * g->in[1] * g->in[2];
+    float *o = col + r * outsp;
+    for (int64_t oz = 0; oz < g->out[0]; oz++) {
+      int64_t iz = oz * g->s[0] - g->p[0] + kz * g->d[0];
+      for (int64_t oy = 0; oy < g->out[1]; oy++) {
+        int64_t iy = oy * g->s[1] - g->p[1] + ky * g->d[1];
+        bool row_ok = iz >= 0 && iz < g->in[0] && iy >= 0 && iy < g->in[1];
+        const float *xr = xc + (iz * g->in[1] + iy) * g->in[2];
+        for (int64_t ox = 0; ox < g->out[2]; ox++, o++) {
+          int64_t ix = ox * g->s[2] - g->p[2] + kx * g->d[2];
+          *o = row_ok && ix >= 0 && ix < g->in[2] ? xr[ix] : 0.0f;
+        }
       }
     }
   }
 }
 
-/* dX over input planes [p0, p1) (batch * channel): each plane is written by one task. */
-static void conv_dx(void *arg, int64_t p0, int64_t p1, int worker)
+/* The adjoint of im2col: adds each column entry back into dx at its tap's input position. */
+static void col2im_add(const geo3 *g, const float *col, int64_t cg, float *dx)
 {
-  const conv_job *J = arg;
-  const geo3 *g = J->g;
-  for (int64_t p = p0; p < p1; p++) {
-    int64_t b = p / J->C, ci = p % J->C, grp = ci / J->cg, c = ci % J->cg;
-    float *dx = J->dx + p * J->insp;
-    for (int64_t m = grp * J->mg; m < (grp + 1) * J->mg; m++) {
-      const float *dy = J->dy + (b * J->M + m) * J->outsp;
-      const float *w = J->w + (m * J->cg + c) * J->ksz;
-      for (int64_t kz = 0; kz < g->k[0]; kz++)
-        for (int64_t ky = 0; ky < g->k[1]; ky++)
-          for (int64_t kx = 0; kx < g->k[2]; kx++) {
-            float wv = w[(kz * g->k[1] + ky) * g->k[2] + kx];
-            for (int64_t oz = 0; oz < g->out[0]; oz++) {
-              int64_t iz = oz * g->s[0] - g->p[0] + kz * g->d[0];
-              if (iz < 0 || iz >= g->in[0]) continue;
-              for (int64_t oy = 0; oy < g->out[1]; oy++) {
-                int64_t iy = oy * g->s[1] - g->p[1] + ky * g->d[1];
-                if (iy < 0 || iy >= g->in[1]) continue;
-                float *dxr = dx + (iz * g->in[1] + iy) * g->in[2];
-                const float *dyr = dy + (oz * g->out[1] + oy) * g->out[2];
-                for (int64_t ox = 0; ox < g->out[2]; ox++) {
-                  int64_t ix = ox * g->s[2] - g->p[2] + kx * g->d[2];
-                  if (ix < 0 || ix >= g->in[2]) continue;
-                  dxr[ix] += wv * dyr[ox];
-                }
-              }
-            }
-          }
+  int64_t ksz = g->k[0] * g->k[1] * g->k[2], outsp = g->out[0] * g->out[1] * g->out[2];
+  for (int64_t r = 0; r < cg * ksz; r++) {
+    int64_t c = r / ksz, t = r % ksz;
+    int64_t kz = t / (g->k[1] * g->k[2]), ky = t / g->k[2] % g->k[1], kx = t % g->k[2];
+    float *dc = dx + c * g->in[0] * g->in[1] * g->in[2];
+    const float *o = col + r * outsp;
+    for (int64_t oz = 0; oz < g->out[0]; oz++) {
+      int64_t iz = oz * g->s[0] - g->p[0] + kz * g->d[0];
+      for (int64_t oy = 0; oy < g->out[1]; oy++, o += g->out[2]) {
+        int64_t iy = oy * g->s[1] - g->p[1] + ky * g->d[1];
+        if (iz < 0 || iz >= g->in[0] || iy < 0 || iy >= g->in[1]) continue;
+        float *dr = dc + (iz * g->in[1] + iy) * g->in[2];
+        for (int64_t ox = 0; ox < g->out[2]; ox++) {
+          int64_t ix = ox * g->s[2] - g->p[2] + kx * g->d[2];
+          if (ix >= 0 && ix < g->in[2]) dr[ix] += o[ox];
+        }
+      }
     }
   }
 }
 
+/* Per image and group, with col = im2col(x) [Kg, outsp] and dY [Mg, outsp]:
+   dW += dY col^T and dcol = W^T dY, which col2im adds into dX. dB sums dY. */
 static qc_status v_conv(qc_kctx *k, const qc_node *n, const qc_tensor *in, int n_in,
                         const qc_tensor *out, int n_out, const qc_tensor *dout, qc_tensor *din)
 {
@@ -269,21 +238,43 @@ static qc_status v_conv(qc_kctx *k, const qc_node *n, const qc_tensor *in, int n
   geo3 g;
   to_geo3(&win, &g);
   int64_t N = x->dims[0], C = x->dims[1], M = w->dims[0], grp = win.group;
-  conv_job J = {&g,   CF32(x),     CF32(w),         CF32(&dout[0]),
-                want(din, n_in, 0) ? F32(&din[0]) : NULL,
-                want(din, n_in, 1) ? F32(&din[1]) : NULL,
-                N,    C,           M,               C / grp,
-                M / grp, prod(x->dims, 2, x->rank), prod(out[0].dims, 2, out[0].rank),
-                prod(w->dims, 2, w->rank)};
-  if (J.dw) qc_pool_run(k->pool, M, 1, conv_dw, &J);
-  if (J.dx) qc_pool_run(k->pool, N * C, 1, conv_dx, &J);
+  int64_t cg = C / grp, mg = M / grp, insp = prod(x->dims, 2, x->rank),
+          outsp = prod(out[0].dims, 2, out[0].rank), ksz = prod(w->dims, 2, w->rank),
+          kg = cg * ksz;
+  float *dx = want(din, n_in, 0) ? F32(&din[0]) : NULL;
+  float *dw = want(din, n_in, 1) ? F32(&din[1]) : NULL;
+  const float *dy = CF32(&dout[0]);
+  if (dx || dw) {
+    size_t colb = sizeof(float) * (size_t)(kg * outsp);
+    colb = (colb + 63) & ~(size_t)63;
+    size_t w1 = qc_sgemm_ws_bytes(mg, kg, outsp), w2 = qc_sgemm_ws_bytes(kg, outsp, mg);
+    char *ws = k->scratch(k, colb + (w1 > w2 ? w1 : w2));
+    if (!ws) return k->err->code;
+    float *col = (float *)ws;
+    void *gws = ws + colb;
+    for (int64_t b = 0; b < N; b++)
+      for (int64_t gi = 0; gi < grp; gi++) {
+        const float *dyg = dy + (b * M + gi * mg) * outsp;
+        const float *wg = CF32(w) + gi * mg * kg;
+        if (dw) {
+          im2col(&g, CF32(x) + (b * C + gi * cg) * insp, cg, col);
+          qc_sgemm(k->pool, false, true, mg, kg, outsp, 1.0f, dyg, outsp, col, outsp, 1.0f,
+                   dw + gi * mg * kg, kg, gws);
+        }
+        if (dx) {
+          qc_sgemm(k->pool, true, false, kg, outsp, mg, 1.0f, wg, kg, dyg, outsp, 0.0f, col,
+                   outsp, gws);
+          col2im_add(&g, col, cg, dx + (b * C + gi * cg) * insp);
+        }
+      }
+  }
   if (present(in, n_in, 2) && want(din, n_in, 2)) {
     float *db = F32(&din[2]);
     for (int64_t b = 0; b < N; b++)
       for (int64_t m = 0; m < M; m++) {
-        const float *dy = J.dy + (b * M + m) * J.outsp;
+        const float *d = dy + (b * M + m) * outsp;
         double s = 0;
-        for (int64_t i = 0; i < J.outsp; i++) s += dy[i];
+        for (int64_t i = 0; i < outsp; i++) s += d[i];
         db[m] += (float)s;
       }
   }
