@@ -283,25 +283,24 @@ static qc_status v_conv(qc_kctx *k, const qc_node *n, const qc_tensor *in, int n
 
 /* ---- BatchNormalization ----------------------------------------------------------------- */
 
-/* Training mode (batch statistics, xh = (x - mu) / sigma, y = gamma xh + beta):
-   dx = gamma / (sigma cnt) (cnt dy - sum dy - xh sum(dy xh)); inference mode (given mean and
-   var): dx = gamma / sqrt(var + eps) dy. Both: dgamma = sum dy xh, dbeta = sum dy. */
-static qc_status v_batchnorm(qc_kctx *k, const qc_node *n, const qc_tensor *in, int n_in,
-                             const qc_tensor *out, int n_out, const qc_tensor *dout,
-                             qc_tensor *din)
+typedef struct {
+  bool training;
+  float eps;
+  int64_t N, C, plane;
+  const float *xd, *dy, *gam, *rmean, *rvar;
+  float *dx, *dgam, *dbeta;
+} bn_job;
+
+/* Channels [c0, c1): each channel's sums and gradients are independent. */
+static void bn_channels(void *arg, int64_t c0, int64_t c1, int worker)
 {
-  const qc_tensor *x = &in[0];
-  if (!dout[0].data) return QC_OK;
-  qc_status st;
-  if ((st = need_f32(k, n, x, "X"))) return st;
-  for (int i = 1; i < 5; i++)
-    if ((st = need_f32(k, n, &in[i], "BatchNormalization parameter"))) return st;
-  bool training = qc_attr_i(n, "training_mode", 0) != 0;
-  float eps = qc_attr_f(n, "epsilon", 1e-5f);
-  int64_t N = x->dims[0], C = x->dims[1], plane = prod(x->dims, 2, x->rank);
+  const bn_job *J = arg;
+  bool training = J->training;
+  float eps = J->eps;
+  int64_t N = J->N, C = J->C, plane = J->plane;
   double cnt = (double)(N * plane);
-  const float *xd = CF32(x), *dy = CF32(&dout[0]), *gam = CF32(&in[1]);
-  for (int64_t c = 0; c < C; c++) {
+  const float *xd = J->xd, *dy = J->dy, *gam = J->gam;
+  for (int64_t c = c0; c < c1; c++) {
     double mu, var;
     if (training) {
       double s = 0, sq = 0;
@@ -315,8 +314,8 @@ static qc_status v_batchnorm(qc_kctx *k, const qc_node *n, const qc_tensor *in, 
         }
       var = sq / cnt;
     } else {
-      mu = CF32(&in[3])[c];
-      var = CF32(&in[4])[c];
+      mu = J->rmean[c];
+      var = J->rvar[c];
     }
     double inv = 1.0 / sqrt(var + eps), sdy = 0, sdyx = 0;
     for (int64_t b = 0; b < N; b++)
@@ -325,10 +324,10 @@ static qc_status v_batchnorm(qc_kctx *k, const qc_node *n, const qc_tensor *in, 
         sdy += dy[o];
         sdyx += dy[o] * (xd[o] - mu) * inv;
       }
-    if (want(din, n_in, 1)) F32(&din[1])[c] += (float)sdyx;
-    if (want(din, n_in, 2)) F32(&din[2])[c] += (float)sdy;
-    if (!want(din, n_in, 0)) continue;
-    float *dx = F32(&din[0]);
+    if (J->dgam) J->dgam[c] += (float)sdyx;
+    if (J->dbeta) J->dbeta[c] += (float)sdy;
+    if (!J->dx) continue;
+    float *dx = J->dx;
     double gi = gam[c] * inv;
     for (int64_t b = 0; b < N; b++)
       for (int64_t i = 0; i < plane; i++) {
@@ -341,10 +340,103 @@ static qc_status v_batchnorm(qc_kctx *k, const qc_node *n, const qc_tensor *in, 
         }
       }
   }
+}
+
+/* Training mode (batch statistics, xh = (x - mu) / sigma, y = gamma xh + beta):
+   dx = gamma / (sigma cnt) (cnt dy - sum dy - xh sum(dy xh)); inference mode (given mean and
+   var): dx = gamma / sqrt(var + eps) dy. Both: dgamma = sum dy xh, dbeta = sum dy. */
+static qc_status v_batchnorm(qc_kctx *k, const qc_node *n, const qc_tensor *in, int n_in,
+                             const qc_tensor *out, int n_out, const qc_tensor *dout,
+                             qc_tensor *din)
+{
+  const qc_tensor *x = &in[0];
+  if (!dout[0].data) return QC_OK;
+  qc_status st;
+  if ((st = need_f32(k, n, x, "X"))) return st;
+  for (int i = 1; i < 5; i++)
+    if ((st = need_f32(k, n, &in[i], "BatchNormalization parameter"))) return st;
+  bn_job J = {qc_attr_i(n, "training_mode", 0) != 0,
+              qc_attr_f(n, "epsilon", 1e-5f),
+              x->dims[0],
+              x->dims[1],
+              prod(x->dims, 2, x->rank),
+              CF32(x),
+              CF32(&dout[0]),
+              CF32(&in[1]),
+              CF32(&in[3]),
+              CF32(&in[4]),
+              want(din, n_in, 0) ? F32(&din[0]) : NULL,
+              want(din, n_in, 1) ? F32(&din[1]) : NULL,
+              want(din, n_in, 2) ? F32(&din[2]) : NULL};
+  qc_pool_run(k->pool, J.C, 1, bn_channels, &J);
   return QC_OK;
 }
 
 /* ---- pools ------------------------------------------------------------------------------ */
+
+typedef struct {
+  const geo3 *g;
+  int64_t pe[3];
+  bool is_max, incl;
+  int64_t insp, outsp;
+  const float *x, *dy;
+  float *dx;
+} pool_job;
+
+/* Planes [p0, p1) (batch * channel): windows never cross planes. */
+static void pool_planes(void *arg, int64_t p0, int64_t p1, int worker)
+{
+  const pool_job *J = arg;
+  const geo3 *g = J->g;
+  const int64_t *pe = J->pe;
+  bool is_max = J->is_max, incl = J->incl;
+  int64_t insp = J->insp, outsp = J->outsp;
+  for (int64_t p = p0; p < p1; p++) {
+    const float *xp = J->x + p * insp, *dy = J->dy + p * outsp;
+    float *dx = J->dx + p * insp;
+    for (int64_t oz = 0; oz < g->out[0]; oz++)
+      for (int64_t oy = 0; oy < g->out[1]; oy++)
+        for (int64_t ox = 0; ox < g->out[2]; ox++) {
+          int64_t o = (oz * g->out[1] + oy) * g->out[2] + ox, pos[3] = {oz, oy, ox};
+          int64_t best_at = -1, count = 0, padded = 1;
+          float best = 0;
+          for (int a = 0; a < 3; a++) {
+            int64_t s = pos[a] * g->s[a] - g->p[a], c = 0;
+            for (int64_t j = 0; j < g->k[a]; j++) {
+              int64_t i = s + j * g->d[a];
+              c += i >= -g->p[a] && i < g->in[a] + pe[a];
+            }
+            padded *= c;
+          }
+          for (int pass = 0; pass < 2; pass++) /* avg: count, then spread */
+            for (int64_t kz = 0; kz < g->k[0]; kz++) {
+              int64_t iz = oz * g->s[0] - g->p[0] + kz * g->d[0];
+              if (iz < 0 || iz >= g->in[0]) continue;
+              for (int64_t ky = 0; ky < g->k[1]; ky++) {
+                int64_t iy = oy * g->s[1] - g->p[1] + ky * g->d[1];
+                if (iy < 0 || iy >= g->in[1]) continue;
+                for (int64_t kx = 0; kx < g->k[2]; kx++) {
+                  int64_t ix = ox * g->s[2] - g->p[2] + kx * g->d[2];
+                  if (ix < 0 || ix >= g->in[2]) continue;
+                  int64_t off = (iz * g->in[1] + iy) * g->in[2] + ix;
+                  if (is_max) {
+                    if (pass == 0 && (best_at < 0 || xp[off] > best)) {
+                      best = xp[off];
+                      best_at = off;
+                    }
+                  } else if (pass == 0) {
+                    count++;
+                  } else {
+                    int64_t div = incl ? padded : count;
+                    if (div) dx[off] += dy[o] / (float)div;
+                  }
+                }
+              }
+            }
+          if (is_max && best_at >= 0) dx[best_at] += dy[o];
+        }
+  }
+}
 
 /* MaxPool routes dy to the first maximum of each window (as the forward kernel picks it);
    AveragePool spreads dy / divisor over the window's taps inside the input. */
@@ -373,51 +465,9 @@ static qc_status v_pool(qc_kctx *k, const qc_node *n, const qc_tensor *in, int n
   bool incl = qc_attr_i(n, "count_include_pad", 0) != 0;
   int64_t planes = x->dims[0] * x->dims[1], insp = prod(x->dims, 2, x->rank),
           outsp = prod(out[0].dims, 2, out[0].rank);
-  for (int64_t p = 0; p < planes; p++) {
-    const float *xp = CF32(x) + p * insp, *dy = CF32(&dout[0]) + p * outsp;
-    float *dx = F32(&din[0]) + p * insp;
-    for (int64_t oz = 0; oz < g.out[0]; oz++)
-      for (int64_t oy = 0; oy < g.out[1]; oy++)
-        for (int64_t ox = 0; ox < g.out[2]; ox++) {
-          int64_t o = (oz * g.out[1] + oy) * g.out[2] + ox, pos[3] = {oz, oy, ox};
-          int64_t best_at = -1, count = 0, padded = 1;
-          float best = 0;
-          for (int a = 0; a < 3; a++) {
-            int64_t s = pos[a] * g.s[a] - g.p[a], c = 0;
-            for (int64_t j = 0; j < g.k[a]; j++) {
-              int64_t i = s + j * g.d[a];
-              c += i >= -g.p[a] && i < g.in[a] + pe[a];
-            }
-            padded *= c;
-          }
-          for (int pass = 0; pass < 2; pass++) /* avg: count, then spread */
-            for (int64_t kz = 0; kz < g.k[0]; kz++) {
-              int64_t iz = oz * g.s[0] - g.p[0] + kz * g.d[0];
-              if (iz < 0 || iz >= g.in[0]) continue;
-              for (int64_t ky = 0; ky < g.k[1]; ky++) {
-                int64_t iy = oy * g.s[1] - g.p[1] + ky * g.d[1];
-                if (iy < 0 || iy >= g.in[1]) continue;
-                for (int64_t kx = 0; kx < g.k[2]; kx++) {
-                  int64_t ix = ox * g.s[2] - g.p[2] + kx * g.d[2];
-                  if (ix < 0 || ix >= g.in[2]) continue;
-                  int64_t off = (iz * g.in[1] + iy) * g.in[2] + ix;
-                  if (is_max) {
-                    if (pass == 0 && (best_at < 0 || xp[off] > best)) {
-                      best = xp[off];
-                      best_at = off;
-                    }
-                  } else if (pass == 0) {
-                    count++;
-                  } else {
-                    int64_t div = incl ? padded : count;
-                    if (div) dx[off] += dy[o] / (float)div;
-                  }
-                }
-              }
-            }
-          if (is_max && best_at >= 0) dx[best_at] += dy[o];
-        }
-  }
+  pool_job J = {&g, {pe[0], pe[1], pe[2]}, is_max, incl, insp, outsp, CF32(x), CF32(&dout[0]),
+                F32(&din[0])};
+  qc_pool_run(k->pool, planes, 1, pool_planes, &J);
   return QC_OK;
 }
 
