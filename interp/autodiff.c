@@ -20,6 +20,7 @@ struct qc_ad {
   qc_tensor *grads; /* per value: its gradient after backward (data NULL when none) */
   int32_t *params, n_params;
   qc_node *bn_train; /* per node: BatchNormalization copy with training_mode = 1, else op NONE */
+  qc_node *bn_eval;  /* the same with training_mode = 0 (a model exported in training mode) */
   int32_t max_io;
   qc_tinfo *tin, *tout;
   qc_tensor *kin, *kout, *kdout, *kdin;
@@ -92,10 +93,12 @@ void qc_ad_free(qc_ad *ad)
   if (!ad) return;
   free_grads(ad);
   if (ad->owned) free_vals(ad);
-  if (ad->bn_train)
-    for (int32_t i = 0; i < ad->g->n_nodes; i++)
-      if (ad->bn_train[i].op != QC_OP_NONE) free(ad->bn_train[i].attrs);
+  for (int32_t i = 0; ad->bn_train && ad->bn_eval && i < ad->g->n_nodes; i++) {
+    if (ad->bn_train[i].op != QC_OP_NONE) free(ad->bn_train[i].attrs);
+    if (ad->bn_eval[i].op != QC_OP_NONE) free(ad->bn_eval[i].attrs);
+  }
   free(ad->bn_train);
+  free(ad->bn_eval);
   free(ad->vals);
   free(ad->owned);
   free(ad->needs);
@@ -120,8 +123,8 @@ int32_t qc_ad_param(const qc_ad *ad, int32_t i)
   return i >= 0 && i < ad->n_params ? ad->params[i] : -1;
 }
 
-/* A copy of BatchNormalization node n whose training_mode is 1 (attrs copied, not shared). */
-static qc_status make_bn_train(const qc_node *n, qc_node *c, qc_err *e)
+/* A copy of BatchNormalization node n with this training_mode (attrs copied, not shared). */
+static qc_status make_bn(const qc_node *n, int64_t mode, qc_node *c, qc_err *e)
 {
   *c = *n;
   c->attrs = calloc((size_t)n->n_attrs + 1, sizeof *c->attrs);
@@ -129,7 +132,7 @@ static qc_status make_bn_train(const qc_node *n, qc_node *c, qc_err *e)
   int32_t k = 0;
   for (int32_t i = 0; i < n->n_attrs; i++)
     if (strcmp(n->attrs[i].name, "training_mode")) c->attrs[k++] = n->attrs[i];
-  c->attrs[k++] = (qc_attr){.name = "training_mode", .kind = QC_ATTR_INT, .i = 1};
+  c->attrs[k++] = (qc_attr){.name = "training_mode", .kind = QC_ATTR_INT, .i = mode};
   c->n_attrs = k;
   return QC_OK;
 }
@@ -150,16 +153,17 @@ qc_status qc_ad_new(qc_graph *g, int threads, bool training, qc_ad **out, qc_err
   ad->grads = calloc(nv, sizeof *ad->grads);
   ad->params = calloc(nv, sizeof *ad->params);
   ad->bn_train = calloc((size_t)g->n_nodes + 1, sizeof *ad->bn_train);
+  ad->bn_eval = calloc((size_t)g->n_nodes + 1, sizeof *ad->bn_eval);
   uint8_t *reach = calloc(nv, 1);
   qc_status st = QC_OK;
   if (!ad->vals || !ad->owned || !ad->needs || !ad->grads || !ad->params || !ad->bn_train ||
-      !reach) {
+      !ad->bn_eval || !reach) {
     st = qc_err_set(e, QC_ERR_NOMEM, "out of memory creating autodiff");
     goto fail;
   }
   for (int32_t ni = 0; ni < g->n_nodes; ni++) {
     const qc_node *n = &g->nodes[ni];
-    ad->bn_train[ni].op = QC_OP_NONE;
+    ad->bn_train[ni].op = ad->bn_eval[ni].op = QC_OP_NONE;
     if (n->op == QC_OP_NONE) continue;
     if ((unsigned)n->op >= QC_OP_COUNT || !ad->kern[n->op]) {
       st = qc_node_err(e, n, QC_ERR_UNSUPPORTED, "no reference kernel");
@@ -167,7 +171,8 @@ qc_status qc_ad_new(qc_graph *g, int threads, bool training, qc_ad **out, qc_err
     }
     if (n->n_in > ad->max_io) ad->max_io = n->n_in;
     if (n->n_out > ad->max_io) ad->max_io = n->n_out;
-    if (n->op == QC_OP_BatchNormalization && (st = make_bn_train(n, &ad->bn_train[ni], e)))
+    if (n->op == QC_OP_BatchNormalization &&
+        ((st = make_bn(n, 1, &ad->bn_train[ni], e)) || (st = make_bn(n, 0, &ad->bn_eval[ni], e))))
       goto fail;
   }
   /* Values reaching a graph output, backwards. */
@@ -289,7 +294,8 @@ static void bn_update_running(qc_ad *ad, const qc_node *n)
 static const qc_node *node_for(const qc_ad *ad, int32_t ni)
 {
   const qc_node *n = &ad->g->nodes[ni];
-  if (n->op == QC_OP_BatchNormalization && ad->training) return &ad->bn_train[ni];
+  if (n->op == QC_OP_BatchNormalization)
+    return ad->training ? &ad->bn_train[ni] : &ad->bn_eval[ni];
   return n;
 }
 

@@ -298,6 +298,34 @@ static void test_batchnorm_running(void)
   qc_graph_free(g);
 }
 
+/* A node exported with training_mode = 1 follows qc_ad's flag: inference uses running stats. */
+static void test_batchnorm_mode_follows_flag(void)
+{
+  qc_graph *g = build("graph g opset 17 {\n"
+                      "  input %x: f32[2,2,3]\n"
+                      "  const %s: f32[2] = [2.0, 0.5]\n"
+                      "  const %b: f32[2] = [1.0, -1.0]\n"
+                      "  const %m: f32[2] = [0.5, -0.25]\n"
+                      "  const %v: f32[2] = [4.0, 0.25]\n"
+                      "  %y, %rm, %rv = BatchNormalization(%x, %s, %b, %m, %v) "
+                      "{training_mode=1, epsilon=0.0}\n"
+                      "  output %y\n"
+                      "}\n");
+  qc_ad *ad = NULL;
+  qc_err e = {0};
+  CU_ASSERT_EQUAL_FATAL(qc_ad_new(g, 1, false, &ad, &e), QC_OK);
+  float xd[12] = {1, 2, 3, 4, 5, 6, -1, -2, -3, 0, 1, 2};
+  qc_tensor x = {QC_DT_F32, 3, {2, 2, 3}, xd};
+  CU_ASSERT_EQUAL_FATAL(qc_ad_forward(ad, &x, 1, &e), QC_OK);
+  const float *y = qc_ad_output(ad, 0)->data;
+  /* channel 0: (x - 0.5) / 2 * 2 + 1 = x + 0.5; channel 1: (x + 0.25) / 0.5 * 0.5 - 1 */
+  CU_ASSERT_DOUBLE_EQUAL(y[0], 1.5, 1e-6);
+  CU_ASSERT_DOUBLE_EQUAL(y[3], 4 + 0.25 - 1, 1e-6);
+  CU_ASSERT_DOUBLE_EQUAL(y[9], 0 + 0.25 - 1, 1e-6);
+  qc_ad_free(ad);
+  qc_graph_free(g);
+}
+
 static void test_pools(void)
 {
   spread_input = true;
@@ -466,6 +494,7 @@ static CU_TestInfo tests[] = {
     {"conv", test_conv},
     {"batchnorm", test_batchnorm},
     {"batchnorm_running", test_batchnorm_running},
+    {"batchnorm_mode_follows_flag", test_batchnorm_mode_follows_flag},
     {"pools", test_pools},
     {"softmax", test_softmax},
     {"losses", test_losses},
