@@ -312,6 +312,8 @@ qc_status qc_ad_forward(qc_ad *ad, const qc_tensor *inputs, int n_in, qc_err *e)
   free_vals(ad);
   if (n_in != g->n_inputs)
     return qc_err_set(e, QC_ERR_INVALID, "expected %d inputs, got %d", g->n_inputs, n_in);
+  if (n_in > 0 && !inputs)
+    return qc_err_set(e, QC_ERR_USAGE, "%d inputs given as a NULL array", n_in);
   for (int32_t v = 0; v < g->n_values; v++) {
     const qc_value *val = &g->values[v];
     if (!(val->flags & QC_VAL_CONST)) continue;
@@ -329,6 +331,12 @@ qc_status qc_ad_forward(qc_ad *ad, const qc_tensor *inputs, int n_in, qc_err *e)
     if (val->rank >= 0 && inputs[i].rank != val->rank)
       return qc_err_set(e, QC_ERR_INVALID, "input '%s': expected rank %d, got %d", val->name,
                         val->rank, inputs[i].rank);
+    for (int d = 0; val->rank >= 0 && d < val->rank; d++)
+      if (val->dims[d] >= 0 && inputs[i].dims[d] != val->dims[d])
+        return qc_err_set(e, QC_ERR_INVALID, "input '%s': expected dim %d to be %lld, got %lld",
+                          val->name, d, (long long)val->dims[d], (long long)inputs[i].dims[d]);
+    if (qc_tensor_bytes(&inputs[i]) < 0 || (qc_tensor_bytes(&inputs[i]) > 0 && !inputs[i].data))
+      return qc_err_set(e, QC_ERR_INVALID, "input '%s': data is NULL or too large", val->name);
     ad->vals[g->inputs[i]] = inputs[i];
   }
   qc_kctx kc = {.pool = ad->pool, .err = e, .scratch = scratch, .scratch_owner = ad};
@@ -409,6 +417,8 @@ qc_status qc_ad_backward(qc_ad *ad, const qc_tensor *d_outputs, int n_out, qc_er
   if (n_out != g->n_outputs)
     return qc_err_set(e, QC_ERR_INVALID, "expected %d output gradients, got %d", g->n_outputs,
                       n_out);
+  if (n_out > 0 && !d_outputs)
+    return qc_err_set(e, QC_ERR_USAGE, "%d output gradients given as a NULL array", n_out);
   free_grads(ad);
   for (int32_t v = 0; v < g->n_values; v++) {
     if (!ad->needs[v]) continue;

@@ -486,6 +486,36 @@ static void test_errors(void)
   CU_ASSERT_PTR_NULL(ad);
   CU_ASSERT_STRING_EQUAL(e.msg, "node 'lrn1' (LRN): no vector-Jacobian product for LRN");
   qc_graph_free(g);
+
+  g = build("graph g opset 17 {\n"
+            "  input %x: f32[2,3]\n"
+            "  const %w: f32[3,4] = ...\n"
+            "  %y = MatMul(%x, %w)\n"
+            "  output %y\n"
+            "}\n");
+  CU_ASSERT_EQUAL_FATAL(qc_ad_new(g, 1, false, &ad, &e), QC_OK);
+  float xd[6] = {0};
+  qc_tensor x = {QC_DT_F32, 2, {2, 4}, xd};
+  qc_err_clear(&e);
+  CU_ASSERT_EQUAL(qc_ad_forward(ad, &x, 1, &e), QC_ERR_INVALID);
+  CU_ASSERT_STRING_EQUAL(e.msg, "input 'x': expected dim 1 to be 3, got 4");
+  qc_err_clear(&e);
+  CU_ASSERT_EQUAL(qc_ad_backward(ad, &x, 1, &e), QC_ERR_USAGE);
+  CU_ASSERT_STRING_EQUAL(e.msg, "backward without a successful forward");
+  x.dims[1] = 3;
+  qc_err_clear(&e);
+  CU_ASSERT_EQUAL(qc_ad_forward(ad, &x, 1, &e), QC_OK);
+  CU_ASSERT_EQUAL(qc_ad_backward(ad, &x, 1, &e), QC_ERR_INVALID);
+  CU_ASSERT_STRING_EQUAL(e.msg, "gradient of output 'y' must be f32 with 8 elements");
+  /* a zero (data NULL) output gradient gives zero parameter gradients */
+  qc_tensor none = {0};
+  qc_err_clear(&e);
+  CU_ASSERT_EQUAL(qc_ad_backward(ad, &none, 1, &e), QC_OK);
+  const qc_tensor *gw = qc_ad_grad(ad, qc_ad_param(ad, 0));
+  CU_ASSERT_PTR_NOT_NULL_FATAL(gw);
+  for (int i = 0; i < 12; i++) CU_ASSERT_EQUAL(((const float *)gw->data)[i], 0.0f);
+  qc_ad_free(ad);
+  qc_graph_free(g);
 }
 
 static CU_TestInfo tests[] = {
