@@ -53,6 +53,75 @@ static bool wants(const qc_tensor *din, int i, int n_in)
 
 /* ---- unary activations ------------------------------------------------------------------ */
 
+typedef struct {
+  qc_op op;
+  const float *x, *y, *g;
+  float *dx;
+  float lo, hi, alpha, beta;
+} ujob;
+
+/* Elements [i0, m) of the job. */
+static void unary_task(void *arg, int64_t i0, int64_t m, int worker)
+{
+  (void)worker;
+  const ujob *j = arg;
+  const float *x = j->x, *y = j->y, *g = j->g;
+  float *dx = j->dx;
+  float lo = j->lo, hi = j->hi, alpha = j->alpha, beta = j->beta;
+  switch (j->op) {
+  case QC_OP_Relu:
+    for (int64_t i = i0; i < m; i++) dx[i] += x[i] > 0 ? g[i] : 0.0f;
+    break;
+  case QC_OP_LeakyRelu:
+    for (int64_t i = i0; i < m; i++) dx[i] += x[i] > 0 ? g[i] : alpha * g[i];
+    break;
+  case QC_OP_Sigmoid:
+    for (int64_t i = i0; i < m; i++) dx[i] += g[i] * y[i] * (1.0f - y[i]);
+    break;
+  case QC_OP_Tanh:
+    for (int64_t i = i0; i < m; i++) dx[i] += g[i] * (1.0f - y[i] * y[i]);
+    break;
+  case QC_OP_HardSigmoid:
+    for (int64_t i = i0; i < m; i++) {
+      float t = alpha * x[i] + beta;
+      dx[i] += t > 0 && t < 1 ? alpha * g[i] : 0.0f;
+    }
+    break;
+  case QC_OP_HardSwish: /* x * relu6(x + 3) / 6 */
+    for (int64_t i = i0; i < m; i++)
+      dx[i] += x[i] < -3 ? 0.0f : x[i] <= 3 ? g[i] * (x[i] / 3 + 0.5f) : g[i];
+    break;
+  case QC_OP_Clip:
+    for (int64_t i = i0; i < m; i++) dx[i] += x[i] >= lo && x[i] <= hi ? g[i] : 0.0f;
+    break;
+  case QC_OP_Elu: /* alpha (e^x - 1) below 0: derivative alpha e^x = y + alpha */
+    for (int64_t i = i0; i < m; i++) dx[i] += x[i] > 0 ? g[i] : g[i] * (y[i] + alpha);
+    break;
+  case QC_OP_Softplus: /* log(1 + e^x)' = sigmoid(x) */
+    for (int64_t i = i0; i < m; i++) dx[i] += g[i] / (1.0f + expf(-x[i]));
+    break;
+  case QC_OP_Exp:
+    for (int64_t i = i0; i < m; i++) dx[i] += g[i] * y[i];
+    break;
+  case QC_OP_Log:
+    for (int64_t i = i0; i < m; i++) dx[i] += g[i] / x[i];
+    break;
+  case QC_OP_Sqrt:
+    for (int64_t i = i0; i < m; i++) dx[i] += 0.5f * g[i] / y[i];
+    break;
+  case QC_OP_Neg:
+    for (int64_t i = i0; i < m; i++) dx[i] -= g[i];
+    break;
+  case QC_OP_Abs:
+    for (int64_t i = i0; i < m; i++) dx[i] += x[i] > 0 ? g[i] : x[i] < 0 ? -g[i] : 0.0f;
+    break;
+  case QC_OP_Reciprocal:
+    for (int64_t i = i0; i < m; i++) dx[i] -= g[i] * y[i] * y[i];
+    break;
+  default: break;
+  }
+}
+
 static qc_status vjp_unary(VJP_ARGS)
 {
   (void)n_out;
@@ -84,59 +153,8 @@ static qc_status vjp_unary(VJP_ARGS)
     break;
   default: break;
   }
-  switch (n->op) {
-  case QC_OP_Relu:
-    for (int64_t i = 0; i < m; i++) dx[i] += x[i] > 0 ? g[i] : 0.0f;
-    break;
-  case QC_OP_LeakyRelu:
-    for (int64_t i = 0; i < m; i++) dx[i] += x[i] > 0 ? g[i] : alpha * g[i];
-    break;
-  case QC_OP_Sigmoid:
-    for (int64_t i = 0; i < m; i++) dx[i] += g[i] * y[i] * (1.0f - y[i]);
-    break;
-  case QC_OP_Tanh:
-    for (int64_t i = 0; i < m; i++) dx[i] += g[i] * (1.0f - y[i] * y[i]);
-    break;
-  case QC_OP_HardSigmoid:
-    for (int64_t i = 0; i < m; i++) {
-      float t = alpha * x[i] + beta;
-      dx[i] += t > 0 && t < 1 ? alpha * g[i] : 0.0f;
-    }
-    break;
-  case QC_OP_HardSwish: /* x * relu6(x + 3) / 6 */
-    for (int64_t i = 0; i < m; i++)
-      dx[i] += x[i] < -3 ? 0.0f : x[i] <= 3 ? g[i] * (x[i] / 3 + 0.5f) : g[i];
-    break;
-  case QC_OP_Clip:
-    for (int64_t i = 0; i < m; i++) dx[i] += x[i] >= lo && x[i] <= hi ? g[i] : 0.0f;
-    break;
-  case QC_OP_Elu: /* alpha (e^x - 1) below 0: derivative alpha e^x = y + alpha */
-    for (int64_t i = 0; i < m; i++) dx[i] += x[i] > 0 ? g[i] : g[i] * (y[i] + alpha);
-    break;
-  case QC_OP_Softplus: /* log(1 + e^x)' = sigmoid(x) */
-    for (int64_t i = 0; i < m; i++) dx[i] += g[i] / (1.0f + expf(-x[i]));
-    break;
-  case QC_OP_Exp:
-    for (int64_t i = 0; i < m; i++) dx[i] += g[i] * y[i];
-    break;
-  case QC_OP_Log:
-    for (int64_t i = 0; i < m; i++) dx[i] += g[i] / x[i];
-    break;
-  case QC_OP_Sqrt:
-    for (int64_t i = 0; i < m; i++) dx[i] += 0.5f * g[i] / y[i];
-    break;
-  case QC_OP_Neg:
-    for (int64_t i = 0; i < m; i++) dx[i] -= g[i];
-    break;
-  case QC_OP_Abs:
-    for (int64_t i = 0; i < m; i++) dx[i] += x[i] > 0 ? g[i] : x[i] < 0 ? -g[i] : 0.0f;
-    break;
-  case QC_OP_Reciprocal:
-    for (int64_t i = 0; i < m; i++) dx[i] -= g[i] * y[i] * y[i];
-    break;
-  default:
-    return qc_node_err(k->err, n, QC_ERR_INTERNAL, "no elementwise derivative for this op");
-  }
+  ujob j = {n->op, x, y, g, dx, lo, hi, alpha, beta};
+  qc_pool_run(k->pool, m, 1 << 14, unary_task, &j);
   return QC_OK;
 }
 

@@ -9,6 +9,7 @@
 
 #include "ir.h"
 #include "kernels.h"
+#include "pool.h"
 #include "testutil.h"
 
 #define VT_IO 8
@@ -137,7 +138,7 @@ static void vt_i64(vt *t, int n, const int64_t *v)
 {
   int64_t d[1] = {n};
   qc_tensor *x = vt_add(t, QC_DT_I64, 1, d, false);
-  memcpy(x->data, v, sizeof(int64_t) * (size_t)n);
+  if (n) memcpy(x->data, v, sizeof(int64_t) * (size_t)n);
 }
 
 static void vt_none(vt *t)
@@ -716,6 +717,44 @@ static void test_table(void)
   }
 }
 
+/* The unary VJPs split large tensors over the pool; the result must not depend on it. */
+static void test_pool(void)
+{
+  static const char *ops[] = {"Relu", "Sigmoid", "Softplus"};
+  qc_err e = {0};
+  qc_pool *pool = qc_pool_new(2, &e);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(pool);
+  int64_t m = 100003;
+  float *x = malloc(sizeof(float) * (size_t)m), *y = malloc(sizeof(float) * (size_t)m),
+        *g = malloc(sizeof(float) * (size_t)m), *d1 = calloc((size_t)m, sizeof(float)),
+        *d2 = calloc((size_t)m, sizeof(float));
+  for (int64_t i = 0; i < m; i++) {
+    x[i] = (float)((i * 7919 % 2001) - 1000) / 300.0f;
+    y[i] = 1.0f / (1.0f + expf(-x[i]));
+    g[i] = (float)(i % 13) - 6.0f;
+  }
+  qc_vjp_fn table[QC_OP_COUNT];
+  qc_vjps_collect(table);
+  for (int o = 0; o < 3; o++) {
+    vt t;
+    vt_init(&t, ops[o], 1100);
+    qc_node *nd = &t.g->nodes[t.node];
+    nd->n_in = nd->n_out = 1;
+    qc_tensor in = {QC_DT_F32, 1, {m}, x}, out = {QC_DT_F32, 1, {m}, y},
+              dout = {QC_DT_F32, 1, {m}, g}, din1 = {QC_DT_F32, 1, {m}, d1},
+              din2 = {QC_DT_F32, 1, {m}, d2};
+    vt_scratch sc = {{0}, 0};
+    qc_kctx k1 = {NULL, &e, vt_scratch_fn, &sc}, k2 = {pool, &e, vt_scratch_fn, &sc};
+    CU_ASSERT_EQUAL(table[nd->op](&k1, nd, &in, 1, &out, 1, &dout, &din1), QC_OK);
+    CU_ASSERT_EQUAL(table[nd->op](&k2, nd, &in, 1, &out, 1, &dout, &din2), QC_OK);
+    CU_ASSERT(memcmp(d1, d2, sizeof(float) * (size_t)m) == 0);
+    vt_scratch_free(&sc);
+    vt_free(&t);
+  }
+  free(x), free(y), free(g), free(d1), free(d2);
+  qc_pool_free(pool);
+}
+
 static CU_TestInfo tests[] = {
     {"VJP table lists every op", test_table},
     {"unary activations", test_unary},
@@ -731,6 +770,7 @@ static CU_TestInfo tests[] = {
     {"Pad", test_pad},
     {"ReduceMean, ReduceSum", test_reduce},
     {"no output gradient", test_no_dout},
+    {"unary VJPs over a thread pool", test_pool},
     CU_TEST_INFO_NULL,
 };
 
