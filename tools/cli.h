@@ -49,5 +49,6 @@ int qc_cmd_inspect(int argc, char **argv);
 int qc_cmd_run(int argc, char **argv);
 int qc_cmd_eval(int argc, char **argv);
 int qc_cmd_quantize(int argc, char **argv);
+int qc_cmd_finetune(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ static const char usage[] =
     "  run MODEL            run a model on NPY inputs, write NPY outputs\n"
     "  eval MODEL           top-1 accuracy on a data set (Fashion-MNIST)\n"
     "  quantize MODEL       integer-only quantization: ONNX (QDQ), report, integer IR\n"
+    "  finetune MODEL       train a model's weights (SGD/Adam, distillation, checkpoints)\n"
     "  help [COMMAND]       this text, or a command's (same as COMMAND --help)\n"
     "\n"
     "exit codes:\n"
@@ -40,6 +41,7 @@ static const command commands[] = {
     {"run", qc_cmd_run},
     {"eval", qc_cmd_eval},
     {"quantize", qc_cmd_quantize},
+    {"finetune", qc_cmd_finetune},
 };
 
 static const command *find(const char *name)
