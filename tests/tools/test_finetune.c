@@ -79,7 +79,13 @@ static int setup(void)
       "y=np.frombuffer(gzip.open(d+'train-labels-idx1-ubyte.gz').read(),np.uint8,offset=8)\n"
       "np.save('x.npy', x[:128*784].reshape(128,28,28))\n"
       "np.save('y.npy', y[:128].astype(np.int64))\n"
-      "np.save('x32.npy', x[:64*32*24].reshape(64,32,24))\n";
+      "np.save('x32.npy', x[:64*32*24].reshape(64,32,24))\n"
+      "import onnx\n"
+      "from onnx import helper as h, TensorProto as T\n"
+      "g=h.make_graph([h.make_node('Flatten',['x'],['f']),h.make_node('Relu',['f'],['y'])],'g',"
+      "[h.make_tensor_value_info('x',T.FLOAT,['N',1,28,28])],"
+      "[h.make_tensor_value_info('y',T.FLOAT,['N',784])])\n"
+      "onnx.save(h.make_model(g,opset_imports=[h.make_opsetid('',13)]),'noparam.onnx')\n";
   return qc_python(dir, code) != 0;
 }
 
@@ -218,6 +224,14 @@ static void test_errors(void)
   quantc(&p, "finetune", EXAMPLE, "--data", f("x32.npy"), "-o", f("never.onnx"), NULL);
   CU_ASSERT_EQUAL(p.exit_code, 2);
   CU_ASSERT_PTR_NOT_NULL(strstr(p.err, "samples are 1x32x24 (768 values)"));
+  qc_proc_free(&p);
+  /* A model with nothing to train. */
+  quantc(&p, "finetune", f("noparam.onnx"), "--data", data, "-o", f("never.onnx"), NULL);
+  CU_ASSERT_EQUAL(p.exit_code, 2);
+  char msg[1400];
+  snprintf(msg, sizeof msg, "quantc: error: %s: the model has no trainable parameter\n",
+           f("noparam.onnx"));
+  CU_ASSERT_STRING_EQUAL(p.err, msg);
   qc_proc_free(&p);
   CU_ASSERT_FALSE(exists(f("never.onnx")));
   CU_ASSERT_FALSE(exists(f("never.onnx.tmp")));
