@@ -17,8 +17,10 @@
     }                                                                          \
     CU_basic_set_mode(CU_BRM_VERBOSE);                                         \
     CU_basic_run_tests();                                                      \
+    /* A suite whose set-up failed ran none of its tests: that is a failure. */ \
     unsigned failed = CU_get_number_of_failures() +                            \
-                      CU_get_number_of_tests_failed();                         \
+                      CU_get_number_of_tests_failed() +                        \
+                      CU_get_number_of_suites_failed();                        \
     CU_cleanup_registry();                                                     \
     return failed ? 1 : 0;                                                     \
   }
