@@ -5,6 +5,8 @@
 #include "testutil.h"
 #include "tools_util.h"
 
+#define quantc(p, ...) qc_run_quantc(p, 120, __VA_ARGS__)
+
 static const char *dir;
 static char sd[512]; /* copy of dir: qc_scratch_dir's buffer is static */
 
@@ -82,25 +84,6 @@ static int setup(void)
   return qc_python(dir, gen);
 }
 
-/* Runs quantc with the given arguments (NULL-terminated); the proc holds the result. */
-static void quantc(qc_proc *p, ...)
-{
-  char *argv[64];
-  int n = 0;
-  argv[n++] = (char *)QC_QUANTC;
-  va_list ap;
-  va_start(ap, p);
-  for (char *a; n < 63 && (a = va_arg(ap, char *)) != NULL;) argv[n++] = a;
-  va_end(ap);
-  argv[n] = NULL;
-  if (!qc_run_proc(argv, 120, p)) {
-    memset(p, 0, sizeof *p);
-    p->exit_code = -1;
-  }
-  CU_ASSERT_FALSE(p->timed_out);
-  CU_ASSERT_FALSE(p->signaled);
-  CU_ASSERT_FALSE(qc_sanitizer_report(p->err));
-}
 
 static const char *f(const char *name)
 {
@@ -111,17 +94,8 @@ static const char *f(const char *name)
   return buf[k];
 }
 
-static const char *nz(const char *s) { return s ? s : "(null)"; }
 
-#define EXPECT(p, code, stream, frag)                                                     \
-  do {                                                                                    \
-    CU_ASSERT_EQUAL((p)->exit_code, code);                                                \
-    CU_ASSERT_PTR_NOT_NULL((p)->stream ? strstr((p)->stream, frag) : NULL);               \
-    if ((p)->exit_code != (code) || !(p)->stream || !strstr((p)->stream, frag))           \
-      fprintf(stderr, "\n  %s:%d: exit %d, wanted %d and '%s' in " #stream ";\n"          \
-              "  stdout: %.600s\n  stderr: %.600s\n",                                     \
-              __FILE__, __LINE__, (p)->exit_code, code, frag, nz((p)->out), nz((p)->err));        \
-  } while (0)
+#define EXPECT QC_EXPECT
 
 static void test_help(void)
 {

@@ -5,6 +5,8 @@
 #include "testutil.h"
 #include "tools_util.h"
 
+#define quantc(p, ...) qc_run_quantc(p, 120, __VA_ARGS__)
+
 #define EXAMPLE QC_SOURCE_DIR "/examples/fashion_resnet.onnx"
 #define NORM "--mean", "0.286", "--std", "0.353"
 
@@ -20,25 +22,6 @@ static char *f(const char *name)
 }
 
 /* Runs quantc with the NULL-terminated arguments. */
-static void quantc(qc_proc *p, ...)
-{
-  char *argv[64];
-  int n = 0;
-  argv[n++] = (char *)QC_QUANTC;
-  va_list ap;
-  va_start(ap, p);
-  char *a;
-  while ((a = va_arg(ap, char *)) && n < 63) argv[n++] = a;
-  va_end(ap);
-  argv[n] = NULL;
-  if (!qc_run_proc(argv, 120, p)) {
-    CU_FAIL("cannot start quantc");
-    return;
-  }
-  CU_ASSERT_FALSE(p->timed_out);
-  CU_ASSERT_FALSE(p->signaled);
-  CU_ASSERT_FALSE(qc_sanitizer_report(p->err));
-}
 
 static bool exists(const char *path)
 {

@@ -3,9 +3,11 @@
 #ifndef QC_TOOLS_UTIL_H
 #define QC_TOOLS_UTIL_H
 
+#include <CUnit/CUnit.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,5 +154,44 @@ QC_UNUSED static const char *qc_scratch_dir(const char *name)
   if (system(cmd) != 0) return NULL;
   return dir;
 }
+
+
+/* Runs the quantc binary with the NULL-terminated arguments after timeout_s and checks that it
+   neither hung, died of a signal nor drew a sanitizer report. A failure to start leaves
+   exit_code -1. */
+QC_UNUSED static void qc_run_quantc(qc_proc *p, int timeout_s, ...)
+{
+  char *argv[64];
+  int n = 0;
+  argv[n++] = (char *)QC_QUANTC;
+  va_list ap;
+  va_start(ap, timeout_s);
+  for (char *a; n < 63 && (a = va_arg(ap, char *)) != NULL;) argv[n++] = a;
+  va_end(ap);
+  argv[n] = NULL;
+  if (!qc_run_proc(argv, timeout_s, p)) {
+    memset(p, 0, sizeof *p);
+    p->exit_code = -1;
+    CU_FAIL("cannot start quantc");
+    return;
+  }
+  CU_ASSERT_FALSE(p->timed_out);
+  CU_ASSERT_FALSE(p->signaled);
+  CU_ASSERT_FALSE(qc_sanitizer_report(p->err));
+}
+
+QC_UNUSED static const char *qc_nz(const char *s) { return s ? s : "(null)"; }
+
+/* Exit code and a fragment of stdout or stderr, printing both streams when either is off. */
+#define QC_EXPECT(p, code, stream, frag)                                                  \
+  do {                                                                                    \
+    CU_ASSERT_EQUAL((p)->exit_code, code);                                                \
+    CU_ASSERT_PTR_NOT_NULL((p)->stream ? strstr((p)->stream, frag) : NULL);               \
+    if ((p)->exit_code != (code) || !(p)->stream || !strstr((p)->stream, frag))           \
+      fprintf(stderr, "\n  %s:%d: exit %d, wanted %d and '%s' in " #stream ";\n"          \
+              "  stdout: %.600s\n  stderr: %.600s\n",                                     \
+              __FILE__, __LINE__, (p)->exit_code, code, frag, qc_nz((p)->out),            \
+              qc_nz((p)->err));                                                           \
+  } while (0)
 
 #endif
