@@ -11,19 +11,6 @@
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-static const qc_tinfo *opt_in(const qc_tinfo *in, int n_in, int i)
-{
-  return i < n_in && in[i].dtype != QC_DT_UNDEF ? &in[i] : NULL;
-}
-
-static void set_out(qc_tinfo *o, qc_dtype dt, int rank, const int64_t *dims)
-{
-  o->dtype = dt;
-  o->rank = rank;
-  o->data = NULL;
-  for (int i = 0; i < QC_MAX_RANK; i++) o->dims[i] = i < rank && dims ? dims[i] : QC_DIM_UNKNOWN;
-}
-
 static qc_status arity(const qc_node *n, int n_in, int need_in, int n_out, int need_out,
                        qc_err *e)
 {
@@ -93,7 +80,7 @@ qc_status qc_resize_resolve(const qc_node *n, const qc_tinfo *in, int n_in, doub
 {
   int r = in[0].rank;
   bool up = n->op == QC_OP_Upsample;
-  const qc_tinfo *sc = opt_in(in, n_in, up ? 1 : 2), *sz = up ? NULL : opt_in(in, n_in, 3);
+  const qc_tinfo *sc = qc_tinfo_opt(in, n_in, up ? 1 : 2), *sz = up ? NULL : qc_tinfo_opt(in, n_in, 3);
   *kn = false;
   if (sc && elems_of(sc) == 0) sc = NULL; /* an empty scales input means "use sizes" */
   if (!sc == !sz)
@@ -140,14 +127,14 @@ qc_status qc_infer_resize(const qc_node *n, const qc_tinfo *in, int n_in, qc_tin
   if (st) return st;
   int r = in[0].rank;
   if (r < 0) {
-    set_out(&out[0], in[0].dtype, -1, NULL);
+    qc_tinfo_set(&out[0], in[0].dtype, -1, NULL);
     return QC_OK;
   }
   double scales[QC_MAX_RANK];
   int64_t d[QC_MAX_RANK];
   bool kn;
   if ((st = qc_resize_resolve(n, in, n_in, scales, d, &kn, e))) return st;
-  set_out(&out[0], in[0].dtype, r, kn ? d : NULL);
+  qc_tinfo_set(&out[0], in[0].dtype, r, kn ? d : NULL);
   return QC_OK;
 }
 
@@ -160,8 +147,8 @@ qc_status qc_infer_topk(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo
   if (st) return st;
   int r = in[0].rank, axis = 0;
   if (r < 0) {
-    set_out(&out[0], in[0].dtype, -1, NULL);
-    set_out(&out[1], QC_DT_I64, -1, NULL);
+    qc_tinfo_set(&out[0], in[0].dtype, -1, NULL);
+    qc_tinfo_set(&out[1], QC_DT_I64, -1, NULL);
     return QC_OK;
   }
   int64_t a = qc_attr_i(n, "axis", -1);
@@ -186,8 +173,8 @@ qc_status qc_infer_topk(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo
                          in[0].dims[axis], axis);
     d[axis] = k;
   }
-  set_out(&out[0], in[0].dtype, r, d);
-  set_out(&out[1], QC_DT_I64, r, d);
+  qc_tinfo_set(&out[0], in[0].dtype, r, d);
+  qc_tinfo_set(&out[1], QC_DT_I64, r, d);
   return QC_OK;
 }
 
@@ -200,7 +187,7 @@ qc_status qc_infer_onehot(const qc_node *n, const qc_tinfo *in, int n_in, qc_tin
   if (st) return st;
   int r = in[0].rank;
   if (r < 0) {
-    set_out(&out[0], in[2].dtype, -1, NULL);
+    qc_tinfo_set(&out[0], in[2].dtype, -1, NULL);
     return QC_OK;
   }
   if (r + 1 > QC_MAX_RANK)
@@ -224,7 +211,7 @@ qc_status qc_infer_onehot(const qc_node *n, const qc_tinfo *in, int n_in, qc_tin
   }
   int64_t d[QC_MAX_RANK];
   for (int i = 0, k = 0; i <= r; i++) d[i] = i == axis ? depth : in[0].dims[k++];
-  set_out(&out[0], in[2].dtype, r + 1, d);
+  qc_tinfo_set(&out[0], in[2].dtype, r + 1, d);
   return QC_OK;
 }
 
@@ -242,7 +229,7 @@ qc_status qc_infer_eyelike(const qc_node *n, const qc_tinfo *in, int n_in, qc_ti
   }
   if (in[0].rank >= 0 && in[0].rank != 2)
     return qc_node_err(e, n, QC_ERR_INVALID, "input must be 2-D, has rank %d", in[0].rank);
-  set_out(&out[0], dt, 2, in[0].rank == 2 ? in[0].dims : NULL);
+  qc_tinfo_set(&out[0], dt, 2, in[0].rank == 2 ? in[0].dims : NULL);
   return QC_OK;
 }
 
@@ -267,7 +254,7 @@ qc_status qc_infer_window(const qc_node *n, const qc_tinfo *in, int n_in, qc_tin
     if (len < 0 || len > QC_MAX_ELEMS)
       return qc_node_err(e, n, QC_ERR_INVALID, "size %" PRId64 " is out of range", len);
   }
-  set_out(&out[0], dt, 1, &len);
+  qc_tinfo_set(&out[0], dt, 1, &len);
   return QC_OK;
 }
 
@@ -286,7 +273,7 @@ qc_status qc_infer_gather_nd(const qc_node *n, const qc_tinfo *in, int n_in, qc_
   if (r == 0 || q == 0)
     return qc_node_err(e, n, QC_ERR_INVALID, "data and indices need rank >= 1");
   if (r < 0 || q < 0 || in[1].dims[q - 1] < 0) {
-    set_out(&out[0], in[0].dtype, -1, NULL);
+    qc_tinfo_set(&out[0], in[0].dtype, -1, NULL);
     return QC_OK;
   }
   if (b < 0 || b >= q || b >= r)
@@ -308,7 +295,7 @@ qc_status qc_infer_gather_nd(const qc_node *n, const qc_tinfo *in, int n_in, qc_
                        orank, QC_MAX_RANK);
   for (int i = 0; i < q - 1; i++) d[k++] = in[1].dims[i];
   for (int i = (int)(b + last); i < r; i++) d[k++] = in[0].dims[i];
-  set_out(&out[0], in[0].dtype, k, d);
+  qc_tinfo_set(&out[0], in[0].dtype, k, d);
   return QC_OK;
 }
 
@@ -337,7 +324,7 @@ qc_status qc_infer_scatter(const qc_node *n, const qc_tinfo *in, int n_in, qc_ti
     if (r == 0 || !norm_axis(qc_attr_i(n, "axis", 0), r, &axis))
       return qc_node_err(e, n, QC_ERR_INVALID, "axis is out of range for rank %d", r);
   }
-  set_out(&out[0], in[0].dtype, r, in[0].dims);
+  qc_tinfo_set(&out[0], in[0].dtype, r, in[0].dims);
   return QC_OK;
 }
 
@@ -354,7 +341,7 @@ qc_status qc_infer_compress(const qc_node *n, const qc_tinfo *in, int n_in, qc_t
   int r = in[0].rank, axis = -1;
   bool has_axis = qc_node_attr(n, "axis") != NULL;
   if (r < 0) {
-    set_out(&out[0], in[0].dtype, has_axis ? -1 : 1, NULL);
+    qc_tinfo_set(&out[0], in[0].dtype, has_axis ? -1 : 1, NULL);
     return QC_OK;
   }
   if (has_axis && (r == 0 || !norm_axis(qc_attr_i(n, "axis", 0), r, &axis)))
@@ -370,13 +357,13 @@ qc_status qc_infer_compress(const qc_node *n, const qc_tinfo *in, int n_in, qc_t
     for (int64_t i = 0; i < c; i++) cnt += ((const uint8_t *)in[1].data)[i] != 0;
   }
   if (!has_axis) {
-    set_out(&out[0], in[0].dtype, 1, &cnt);
+    qc_tinfo_set(&out[0], in[0].dtype, 1, &cnt);
     return QC_OK;
   }
   int64_t d[QC_MAX_RANK];
   memcpy(d, in[0].dims, sizeof d);
   d[axis] = cnt;
-  set_out(&out[0], in[0].dtype, r, d);
+  qc_tinfo_set(&out[0], in[0].dtype, r, d);
   return QC_OK;
 }
 
@@ -398,7 +385,7 @@ qc_status qc_infer_nonzero(const qc_node *n, const qc_tinfo *in, int n_in, qc_ti
     }
     d[1] = cnt;
   }
-  set_out(&out[0], QC_DT_I64, 2, d);
+  qc_tinfo_set(&out[0], QC_DT_I64, 2, d);
   return QC_OK;
 }
 
@@ -419,7 +406,7 @@ qc_status qc_infer_reverse_sequence(const qc_node *n, const qc_tinfo *in, int n_
       in[1].dims[0] != in[0].dims[ba])
     return qc_node_err(e, n, QC_ERR_INVALID, "sequence_lens has %" PRId64
                        " entries for a batch of %" PRId64, in[1].dims[0], in[0].dims[ba]);
-  set_out(&out[0], in[0].dtype, in[0].rank, in[0].dims);
+  qc_tinfo_set(&out[0], in[0].dtype, in[0].rank, in[0].dims);
   return QC_OK;
 }
 
@@ -456,15 +443,15 @@ qc_status qc_infer_loss(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo
                            ", input's is %" PRId64, i, b, a);
     }
   }
-  const qc_tinfo *w = opt_in(in, n_in, 2);
+  const qc_tinfo *w = qc_tinfo_opt(in, n_in, 2);
   if (w && (w->dtype != in[0].dtype || w->rank != 1))
     return qc_node_err(e, n, QC_ERR_INVALID, "weight must be 1-D of the input's dtype");
   if (w && r >= 0 && w->dims[0] >= 0 && in[0].dims[1] >= 0 && w->dims[0] != in[0].dims[1])
     return qc_node_err(e, n, QC_ERR_INVALID, "weight has %" PRId64 " entries for %" PRId64
                        " classes", w->dims[0], in[0].dims[1]);
-  if (none) set_out(&out[0], in[0].dtype, in[1].rank, in[1].dims);
-  else set_out(&out[0], in[0].dtype, 0, NULL);
-  if (n_out > 1) set_out(&out[1], in[0].dtype, r, in[0].dims);
+  if (none) qc_tinfo_set(&out[0], in[0].dtype, in[1].rank, in[1].dims);
+  else qc_tinfo_set(&out[0], in[0].dtype, 0, NULL);
+  if (n_out > 1) qc_tinfo_set(&out[1], in[0].dtype, r, in[0].dims);
   return QC_OK;
 }
 
@@ -517,14 +504,14 @@ qc_status qc_nms_select(const qc_node *n, const qc_tinfo *in, int n_in, int64_t 
   int64_t max_out = 0;
   float iou_t = 0, score_t = -INFINITY;
   const qc_tinfo *t;
-  if ((t = opt_in(in, n_in, 2)) && elems_of(t) > 0) {
+  if ((t = qc_tinfo_opt(in, n_in, 2)) && elems_of(t) > 0) {
     if (!is_int_index(t->dtype))
       return qc_node_err(e, n, QC_ERR_INVALID, "max_output_boxes_per_class must be i64");
     max_out = elem_i64(t, 0);
   }
   double v;
-  if ((t = opt_in(in, n_in, 3)) && elems_of(t) > 0 && elem_f64(t, 0, &v)) iou_t = (float)v;
-  if ((t = opt_in(in, n_in, 4)) && elems_of(t) > 0 && elem_f64(t, 0, &v)) score_t = (float)v;
+  if ((t = qc_tinfo_opt(in, n_in, 3)) && elems_of(t) > 0 && elem_f64(t, 0, &v)) iou_t = (float)v;
+  if ((t = qc_tinfo_opt(in, n_in, 4)) && elems_of(t) > 0 && elem_f64(t, 0, &v)) score_t = (float)v;
   if (iou_t < 0 || iou_t > 1)
     return qc_node_err(e, n, QC_ERR_INVALID, "iou_threshold %g must be in [0, 1]", iou_t);
   bool center = qc_attr_i(n, "center_point_box", 0) != 0;
@@ -574,9 +561,9 @@ qc_status qc_infer_nms(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo 
   int64_t d[2] = {-1, 3};
   bool all = known(&in[0]) && known(&in[1]);
   for (int i = 2; i < n_in && all; i++)
-    if (opt_in(in, n_in, i) && !known(&in[i])) all = false;
+    if (qc_tinfo_opt(in, n_in, i) && !known(&in[i])) all = false;
   if (all && (st = qc_nms_select(n, in, n_in, NULL, &d[0], e))) return st;
-  set_out(&out[0], QC_DT_I64, 2, d);
+  qc_tinfo_set(&out[0], QC_DT_I64, 2, d);
   return QC_OK;
 }
 
@@ -599,7 +586,7 @@ qc_status qc_infer_roi_align(const qc_node *n, const qc_tinfo *in, int n_in, qc_
     return qc_node_err(e, n, QC_ERR_INVALID, "output_height and output_width must be >= 1");
   int64_t d[4] = {in[1].rank == 2 ? in[1].dims[0] : -1, in[0].rank == 4 ? in[0].dims[1] : -1,
                   oh, ow};
-  set_out(&out[0], in[0].dtype, 4, d);
+  qc_tinfo_set(&out[0], in[0].dtype, 4, d);
   return QC_OK;
 }
 
@@ -626,22 +613,22 @@ qc_status qc_infer_max_unpool(const qc_node *n, const qc_tinfo *in, int n_in, qc
                        pads[i + nk] > 65536)))
         return qc_node_err(e, n, QC_ERR_INVALID, "kernel_shape, strides or pads out of range");
   }
-  const qc_tinfo *os = opt_in(in, n_in, 2);
+  const qc_tinfo *os = qc_tinfo_opt(in, n_in, 2);
   if (os) {
     int64_t d[QC_MAX_RANK];
     int64_t c = elems_of(os);
     if (!known(os)) {
-      set_out(&out[0], in[0].dtype, c > 0 ? (int)c : -1, NULL);
+      qc_tinfo_set(&out[0], in[0].dtype, c > 0 ? (int)c : -1, NULL);
       return QC_OK;
     }
     if (!is_int_index(os->dtype) || c != r)
       return qc_node_err(e, n, QC_ERR_INVALID, "output_shape must hold %d i64 values", r);
     for (int i = 0; i < r; i++) d[i] = elem_i64(os, i);
-    set_out(&out[0], in[0].dtype, r, d);
+    qc_tinfo_set(&out[0], in[0].dtype, r, d);
     return QC_OK;
   }
   if (r < 0) {
-    set_out(&out[0], in[0].dtype, -1, NULL);
+    qc_tinfo_set(&out[0], in[0].dtype, -1, NULL);
     return QC_OK;
   }
   const int64_t *ks, *pads, *strides;
@@ -658,7 +645,7 @@ qc_status qc_infer_max_unpool(const qc_node *n, const qc_tinfo *in, int n_in, qc
     if (x >= 0 && d[i + 2] < 0)
       return qc_node_err(e, n, QC_ERR_INVALID, "output dim %d is negative", i + 2);
   }
-  set_out(&out[0], in[0].dtype, r, d);
+  qc_tinfo_set(&out[0], in[0].dtype, r, d);
   return QC_OK;
 }
 
@@ -676,7 +663,7 @@ qc_status qc_infer_grid_sample(const qc_node *n, const qc_tinfo *in, int n_in, q
                        qc_dtype_name(in[1].dtype), qc_dtype_name(in[0].dtype));
   int64_t d[4] = {in[0].rank == 4 ? in[0].dims[0] : -1, in[0].rank == 4 ? in[0].dims[1] : -1,
                   in[1].rank == 4 ? in[1].dims[1] : -1, in[1].rank == 4 ? in[1].dims[2] : -1};
-  set_out(&out[0], in[0].dtype, 4, d);
+  qc_tinfo_set(&out[0], in[0].dtype, 4, d);
   return QC_OK;
 }
 
@@ -710,7 +697,7 @@ qc_status qc_infer_optimizer(const qc_node *n, const qc_tinfo *in, int n_in, qc_
                            2 + g * m + j, j);
     }
   }
-  for (int i = 0; i < n_out; i++) set_out(&out[i], in[2 + i % m].dtype, in[2 + i % m].rank,
+  for (int i = 0; i < n_out; i++) qc_tinfo_set(&out[i], in[2 + i % m].dtype, in[2 + i % m].rank,
                                           in[2 + i % m].dims);
   return QC_OK;
 }
@@ -751,8 +738,8 @@ qc_status qc_infer_rnn(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo 
   int64_t batch = in[0].rank == 3 ? in[0].dims[bm ? 0 : 1] : -1;
   int64_t y[4] = {seq, dirs, batch, hs}, yb[4] = {batch, seq, dirs, hs};
   int64_t h[3] = {dirs, batch, hs}, hb[3] = {batch, dirs, hs};
-  if (n_out > 0) set_out(&out[0], in[0].dtype, 4, bm ? yb : y);
-  for (int i = 1; i < n_out; i++) set_out(&out[i], in[0].dtype, 3, bm ? hb : h);
+  if (n_out > 0) qc_tinfo_set(&out[0], in[0].dtype, 4, bm ? yb : y);
+  for (int i = 1; i < n_out; i++) qc_tinfo_set(&out[i], in[0].dtype, 3, bm ? hb : h);
   return QC_OK;
 }
 
@@ -762,7 +749,7 @@ qc_status qc_infer_rnn(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo 
 static qc_status int_scalar(const qc_node *n, const qc_tinfo *in, int n_in, int i,
                             const char *what, int64_t *v, qc_err *e)
 {
-  const qc_tinfo *t = opt_in(in, n_in, i);
+  const qc_tinfo *t = qc_tinfo_opt(in, n_in, i);
   *v = -1;
   if (!t) return QC_OK;
   if (!is_int_index(t->dtype))
@@ -788,7 +775,7 @@ qc_status qc_infer_dft(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo 
     return qc_node_err(e, n, QC_ERR_INVALID, "input must be float, not %s",
                        qc_dtype_name(in[0].dtype));
   if (r < 0) {
-    set_out(&out[0], in[0].dtype, n->op == QC_OP_STFT ? 4 : -1, NULL);
+    qc_tinfo_set(&out[0], in[0].dtype, n->op == QC_OP_STFT ? 4 : -1, NULL);
     return QC_OK;
   }
   if (r < 2 || (in[0].dims[r - 1] >= 0 && in[0].dims[r - 1] != 1 && in[0].dims[r - 1] != 2))
@@ -802,20 +789,20 @@ qc_status qc_infer_dft(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo 
       return qc_node_err(e, n, QC_ERR_INVALID, "axis %" PRId64 " is out of range for rank %d",
                          a, r);
     if ((st = int_scalar(n, in, n_in, 1, "dft_length", &len, e))) return st;
-    if (!opt_in(in, n_in, 1)) len = in[0].dims[axis];
+    if (!qc_tinfo_opt(in, n_in, 1)) len = in[0].dims[axis];
     memcpy(d, in[0].dims, sizeof d);
     d[axis] = len < 0 ? -1 : one ? len / 2 + 1 : len;
     d[r - 1] = 2;
-    set_out(&out[0], in[0].dtype, r, d);
+    qc_tinfo_set(&out[0], in[0].dtype, r, d);
     return QC_OK;
   }
   if (r != 3) return qc_node_err(e, n, QC_ERR_INVALID, "signal must be [batch, length, 1 or 2]");
   int64_t step, flen;
   if ((st = int_scalar(n, in, n_in, 1, "frame_step", &step, e))) return st;
   if ((st = int_scalar(n, in, n_in, 3, "frame_length", &flen, e))) return st;
-  const qc_tinfo *w = opt_in(in, n_in, 2);
+  const qc_tinfo *w = qc_tinfo_opt(in, n_in, 2);
   if (w && w->rank != 1) return qc_node_err(e, n, QC_ERR_INVALID, "window must be 1-D");
-  if (!opt_in(in, n_in, 3)) {
+  if (!qc_tinfo_opt(in, n_in, 3)) {
     if (!w) return qc_node_err(e, n, QC_ERR_INVALID, "needs a window or a frame_length");
     flen = w->dims[0];
   } else if (w && flen >= 0 && w->dims[0] >= 0 && w->dims[0] != flen) {
@@ -830,7 +817,7 @@ qc_status qc_infer_dft(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo 
   d[1] = flen >= 0 && L >= 0 && step > 0 ? 1 + (L - flen) / step : -1;
   d[2] = flen < 0 ? -1 : one ? flen / 2 + 1 : flen;
   d[3] = 2;
-  set_out(&out[0], in[0].dtype, 4, d);
+  qc_tinfo_set(&out[0], in[0].dtype, 4, d);
   return QC_OK;
 }
 
@@ -854,7 +841,7 @@ qc_status qc_infer_tfidf(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinf
   int r = in[0].rank;
   if (r == 0 || r > 2) return qc_node_err(e, n, QC_ERR_INVALID, "input must be [C] or [N, C]");
   int64_t d[2] = {r == 2 ? in[0].dims[0] : width, width};
-  set_out(&out[0], QC_DT_F32, r == 2 ? 2 : 1, d);
+  qc_tinfo_set(&out[0], QC_DT_F32, r == 2 ? 2 : 1, d);
   return QC_OK;
 }
 
@@ -874,7 +861,7 @@ qc_status qc_infer_mel(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo 
       (st = int_scalar(n, in, n_in, 2, "sample_rate", &rate, e)))
     return st;
   int64_t d[2] = {len < 0 ? -1 : len / 2 + 1, bins};
-  set_out(&out[0], dt, 2, d);
+  qc_tinfo_set(&out[0], dt, 2, d);
   return QC_OK;
 }
 
@@ -887,13 +874,13 @@ qc_status qc_infer_det(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo 
   if (st) return st;
   int r = in[0].rank;
   if (r < 0) {
-    set_out(&out[0], in[0].dtype, -1, NULL);
+    qc_tinfo_set(&out[0], in[0].dtype, -1, NULL);
     return QC_OK;
   }
   if (r < 2 || (in[0].dims[r - 1] >= 0 && in[0].dims[r - 2] >= 0 &&
                 in[0].dims[r - 1] != in[0].dims[r - 2]))
     return qc_node_err(e, n, QC_ERR_INVALID, "input must be [..., M, M]");
-  set_out(&out[0], in[0].dtype, r - 2, in[0].dims);
+  qc_tinfo_set(&out[0], in[0].dtype, r - 2, in[0].dims);
   return QC_OK;
 }
 
@@ -1012,17 +999,17 @@ qc_status qc_infer_unique(const qc_node *n, const qc_tinfo *in, int n_in, qc_tin
                                                e)))
     return st;
   if (!has_axis) {
-    set_out(&out[0], in[0].dtype, 1, &cnt);
+    qc_tinfo_set(&out[0], in[0].dtype, 1, &cnt);
   } else if (r < 0) {
-    set_out(&out[0], in[0].dtype, -1, NULL);
+    qc_tinfo_set(&out[0], in[0].dtype, -1, NULL);
   } else {
     int64_t d[QC_MAX_RANK];
     memcpy(d, in[0].dims, sizeof d);
     d[axis] = cnt;
-    set_out(&out[0], in[0].dtype, r, d);
+    qc_tinfo_set(&out[0], in[0].dtype, r, d);
   }
   int64_t m = has_axis ? (r >= 0 ? in[0].dims[axis] : -1) : elems_of(&in[0]);
-  for (int i = 1; i < n_out && i < 4; i++) set_out(&out[i], QC_DT_I64, 1, i == 2 ? &m : &cnt);
+  for (int i = 1; i < n_out && i < 4; i++) qc_tinfo_set(&out[i], QC_DT_I64, 1, i == 2 ? &m : &cnt);
   return QC_OK;
 }
 
@@ -1153,7 +1140,7 @@ qc_status qc_infer_einsum(const qc_node *n, const qc_tinfo *in, int n_in, qc_tin
   if (st) return st;
   for (int i = 0; i < n_in; i++) {
     if (in[i].rank < 0) {
-      set_out(&out[0], in[0].dtype, -1, NULL);
+      qc_tinfo_set(&out[0], in[0].dtype, -1, NULL);
       return QC_OK;
     }
     if (in[i].dtype != in[0].dtype)
@@ -1164,6 +1151,6 @@ qc_status qc_infer_einsum(const qc_node *n, const qc_tinfo *in, int n_in, qc_tin
   if ((st = qc_einsum_parse(n, in, n_in, &p, e))) return st;
   int64_t d[QC_MAX_RANK];
   for (int i = 0; i < p.out_rank; i++) d[i] = p.dim[p.out_lab[i]];
-  set_out(&out[0], in[0].dtype, p.out_rank, d);
+  qc_tinfo_set(&out[0], in[0].dtype, p.out_rank, d);
   return QC_OK;
 }

@@ -64,14 +64,6 @@ static qc_status need_vector(const qc_node *n, const qc_tinfo *t, const char *wh
   return QC_OK;
 }
 
-static void set_out(qc_tinfo *o, qc_dtype dt, int rank, const int64_t *dims)
-{
-  o->dtype = dt;
-  o->rank = rank;
-  for (int i = 0; i < rank; i++) o->dims[i] = dims[i];
-  o->data = NULL;
-}
-
 /* ---- window geometry -------------------------------------------------------------------- */
 
 typedef enum { PAD_NOTSET, PAD_SAME_UPPER, PAD_SAME_LOWER, PAD_VALID } auto_pad;
@@ -419,8 +411,8 @@ qc_status qc_infer_batchnorm(const qc_node *n, const qc_tinfo *in, int n_in, qc_
     if ((st = need_vector(n, &in[i], names[i], c, e))) return st;
     if (!known(c) && in[i].rank == 1) c = in[i].dims[0];
   }
-  set_out(&out[0], x->dtype, x->rank, x->dims);
-  for (int i = 1; i < n_out; i++) set_out(&out[i], in[3].dtype, 1, &c);
+  qc_tinfo_set(&out[0], x->dtype, x->rank, x->dims);
+  for (int i = 1; i < n_out; i++) qc_tinfo_set(&out[i], in[3].dtype, 1, &c);
   return QC_OK;
 }
 
@@ -440,8 +432,8 @@ qc_status qc_infer_layernorm(const qc_node *n, const qc_tinfo *in, int n_in, qc_
     return qc_node_err(e, n, QC_ERR_INVALID, "stash_type %lld is not a float type",
                        (long long)qc_attr_i(n, "stash_type", 1));
   const qc_tinfo *x = &in[0];
-  set_out(&out[0], x->dtype, x->rank, x->dims);
-  for (int i = 1; i < n_out; i++) set_out(&out[i], stash, -1, NULL);
+  qc_tinfo_set(&out[0], x->dtype, x->rank, x->dims);
+  for (int i = 1; i < n_out; i++) qc_tinfo_set(&out[i], stash, -1, NULL);
   if (x->rank < 0) return QC_OK;
   int64_t axis = qc_attr_i(n, "axis", -1);
   if (axis < -x->rank || axis >= x->rank)
@@ -468,7 +460,7 @@ qc_status qc_infer_layernorm(const qc_node *n, const qc_tinfo *in, int n_in, qc_
   }
   int64_t dims[QC_MAX_RANK];
   for (int i = 0; i < x->rank; i++) dims[i] = i < axis ? x->dims[i] : 1;
-  for (int i = 1; i < n_out; i++) set_out(&out[i], stash, x->rank, dims);
+  for (int i = 1; i < n_out; i++) qc_tinfo_set(&out[i], stash, x->rank, dims);
   return QC_OK;
 }
 
@@ -500,7 +492,7 @@ qc_status qc_infer_global_pool(const qc_node *n, const qc_tinfo *in, int n_in, q
                        x->rank);
   int64_t dims[QC_MAX_RANK];
   for (int i = 0; i < x->rank; i++) dims[i] = i < 2 ? x->dims[i] : 1;
-  set_out(&out[0], x->dtype, x->rank, dims);
+  qc_tinfo_set(&out[0], x->dtype, x->rank, dims);
   return QC_OK;
 }
 
@@ -545,7 +537,7 @@ qc_status qc_infer_gemm(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo
                          shape_str(2, dims, b2, sizeof b2));
     }
   }
-  set_out(&out[0], a->dtype, 2, dims);
+  qc_tinfo_set(&out[0], a->dtype, 2, dims);
   return QC_OK;
 }
 
@@ -562,7 +554,7 @@ qc_status qc_infer_matmul(const qc_node *n, const qc_tinfo *in, int n_in, qc_tin
   if (a->rank == 0 || b->rank == 0)
     return qc_node_err(e, n, QC_ERR_INVALID, "%s is a scalar; MatMul needs rank >= 1",
                        a->rank == 0 ? "A" : "B");
-  set_out(&out[0], a->dtype, -1, NULL);
+  qc_tinfo_set(&out[0], a->dtype, -1, NULL);
   if (a->rank < 0 || b->rank < 0) return QC_OK;
   int64_t ka = a->dims[a->rank - 1];
   int64_t kb = b->rank == 1 ? b->dims[0] : b->dims[b->rank - 2];
@@ -594,6 +586,6 @@ qc_status qc_infer_matmul(const qc_node *n, const qc_tinfo *in, int n_in, qc_tin
   int r = br;
   if (a->rank > 1) dims[r++] = a->dims[a->rank - 2];
   if (b->rank > 1) dims[r++] = b->dims[b->rank - 1];
-  set_out(&out[0], a->dtype, r, dims);
+  qc_tinfo_set(&out[0], a->dtype, r, dims);
   return QC_OK;
 }

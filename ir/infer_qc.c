@@ -26,14 +26,6 @@ static bool present(const qc_tinfo *in, int n_in, int i)
   return i < n_in && in[i].dtype != QC_DT_UNDEF;
 }
 
-static void set_out(qc_tinfo *o, qc_dtype t, int rank, const int64_t *dims)
-{
-  o->dtype = t;
-  o->rank = rank;
-  if (rank > 0) memcpy(o->dims, dims, sizeof(int64_t) * (size_t)rank);
-  o->data = NULL;
-}
-
 /* The narrowest dtype holding [qmin, qmax]: u8, i8, i16, else i32. */
 static qc_status clamp_dtype(const qc_node *n, qc_dtype *t, int64_t *qmin, int64_t *qmax,
                              qc_err *e)
@@ -126,7 +118,7 @@ qc_status qc_infer_qc_quantize(const qc_node *n, const qc_tinfo *in, int n_in, q
   qc_dtype t;
   qc_status st = clamp_dtype(n, &t, NULL, NULL, e);
   if (st) return st;
-  set_out(&out[0], t, in[0].rank, in[0].dims);
+  qc_tinfo_set(&out[0], t, in[0].rank, in[0].dims);
   return QC_OK;
 }
 
@@ -140,7 +132,7 @@ qc_status qc_infer_qc_dequantize(const qc_node *n, const qc_tinfo *in, int n_in,
   if (!(s > 0.0f) || !isfinite(s))
     return qc_node_err(e, n, QC_ERR_INVALID, "scale must be positive and finite, is %g",
                        (double)s);
-  set_out(&out[0], QC_DT_F32, in[0].rank, in[0].dims);
+  qc_tinfo_set(&out[0], QC_DT_F32, in[0].rank, in[0].dims);
   return QC_OK;
 }
 
@@ -160,14 +152,14 @@ qc_status qc_infer_qc_conv(const qc_node *n, const qc_tinfo *in, int n_in, qc_ti
       (st = check_bias(n, in, n_in, c_out, e)))
     return st;
   if (g.nsp < 0) {
-    set_out(&out[0], t, -1, NULL);
+    qc_tinfo_set(&out[0], t, -1, NULL);
     return QC_OK;
   }
   int64_t dims[QC_MAX_RANK];
   dims[0] = in[0].rank >= 0 ? in[0].dims[0] : QC_DIM_UNKNOWN;
   dims[1] = g.c_out;
   for (int i = 0; i < g.nsp; i++) dims[2 + i] = g.out[i];
-  set_out(&out[0], t, g.nsp + 2, dims);
+  qc_tinfo_set(&out[0], t, g.nsp + 2, dims);
   return QC_OK;
 }
 
@@ -195,7 +187,7 @@ qc_status qc_infer_qc_gemm(const qc_node *n, const qc_tinfo *in, int n_in, qc_ti
       (st = check_bias(n, in, n_in, m, e)))
     return st;
   int64_t dims[2] = {x->rank == 2 ? x->dims[0] : QC_DIM_UNKNOWN, m};
-  set_out(&out[0], t, 2, dims);
+  qc_tinfo_set(&out[0], t, 2, dims);
   return QC_OK;
 }
 
@@ -224,7 +216,7 @@ qc_status qc_infer_qc_add(const qc_node *n, const qc_tinfo *in, int n_in, qc_tin
       (st = check_dyadic(n, 2, "one per input", e)))
     return st;
   if (in[0].rank < 0 || in[1].rank < 0) {
-    set_out(&out[0], t, -1, NULL);
+    qc_tinfo_set(&out[0], t, -1, NULL);
     return QC_OK;
   }
   int ra = in[0].rank, rb = in[1].rank, rank = ra > rb ? ra : rb;
@@ -237,7 +229,7 @@ qc_status qc_infer_qc_add(const qc_node *n, const qc_tinfo *in, int n_in, qc_tin
                          "a and b do not broadcast: dim %d of the result is %lld vs %lld", i,
                          (long long)da, (long long)db);
   }
-  set_out(&out[0], t, rank, dims);
+  qc_tinfo_set(&out[0], t, rank, dims);
   return QC_OK;
 }
 
@@ -252,6 +244,6 @@ qc_status qc_infer_qc_global_pool(const qc_node *n, const qc_tinfo *in, int n_in
                        in[0].rank);
   int64_t dims[QC_MAX_RANK];
   for (int i = 0; i < in[0].rank; i++) dims[i] = i < 2 ? in[0].dims[i] : 1;
-  set_out(&out[0], in[0].dtype, in[0].rank, dims);
+  qc_tinfo_set(&out[0], in[0].dtype, in[0].rank, dims);
   return QC_OK;
 }

@@ -11,14 +11,6 @@ static bool present(const qc_tinfo *in, int n_in, int i)
   return i < n_in && in[i].dtype != QC_DT_UNDEF;
 }
 
-static void set_out(qc_tinfo *o, qc_dtype t, int rank, const int64_t *dims)
-{
-  memset(o, 0, sizeof *o);
-  o->dtype = t;
-  o->rank = rank;
-  if (rank > 0) memcpy(o->dims, dims, (size_t)rank * sizeof dims[0]);
-}
-
 static qc_status arity_err(const qc_node *n, qc_err *e)
 {
   return qc_node_err(e, n, QC_ERR_INVALID, "wrong number of inputs or outputs");
@@ -103,7 +95,7 @@ qc_status qc_infer_quantize(const qc_node *n, const qc_tinfo *in, int n_in, qc_t
                        qc_dtype_name(t));
   if (s == QC_OK) s = check_axis_params(n, in, n_in, e);
   if (s != QC_OK) return s;
-  set_out(&out[0], t, in[0].rank, in[0].dims);
+  qc_tinfo_set(&out[0], t, in[0].rank, in[0].dims);
   return QC_OK;
 }
 
@@ -126,7 +118,7 @@ qc_status qc_infer_dequantize(const qc_node *n, const qc_tinfo *in, int n_in, qc
       if (((const int32_t *)in[2].data)[i] != 0)
         return qc_node_err(e, n, QC_ERR_INVALID, "an i32 input's zero point must be 0");
   }
-  set_out(&out[0], QC_DT_F32, in[0].rank, in[0].dims);
+  qc_tinfo_set(&out[0], QC_DT_F32, in[0].rank, in[0].dims);
   return QC_OK;
 }
 
@@ -137,9 +129,9 @@ qc_status qc_infer_dynamic_quantize(const qc_node *n, const qc_tinfo *in, int n_
   if (in[0].dtype != QC_DT_F32)
     return qc_node_err(e, n, QC_ERR_UNSUPPORTED, "input must be f32, is %s",
                        qc_dtype_name(in[0].dtype));
-  set_out(&out[0], QC_DT_U8, in[0].rank, in[0].dims);
-  if (n_out > 1) set_out(&out[1], QC_DT_F32, 0, NULL);
-  if (n_out > 2) set_out(&out[2], QC_DT_U8, 0, NULL);
+  qc_tinfo_set(&out[0], QC_DT_U8, in[0].rank, in[0].dims);
+  if (n_out > 1) qc_tinfo_set(&out[1], QC_DT_F32, 0, NULL);
+  if (n_out > 2) qc_tinfo_set(&out[2], QC_DT_U8, 0, NULL);
   return QC_OK;
 }
 
@@ -208,7 +200,7 @@ qc_status qc_infer_matmul_integer(const qc_node *n, const qc_tinfo *in, int n_in
   memset(&o, 0, sizeof o);
   if (s == QC_OK) s = matmul_shape(n, &in[0], &in[1], &o, e);
   if (s != QC_OK) return s;
-  set_out(&out[0], QC_DT_I32, o.rank, o.dims);
+  qc_tinfo_set(&out[0], QC_DT_I32, o.rank, o.dims);
   return QC_OK;
 }
 
@@ -238,7 +230,7 @@ qc_status qc_infer_qlinear_matmul(const qc_node *n, const qc_tinfo *in, int n_in
   memset(&o, 0, sizeof o);
   if (s == QC_OK) s = matmul_shape(n, a, b, &o, e);
   if (s != QC_OK) return s;
-  set_out(&out[0], in[7].dtype, o.rank, o.dims);
+  qc_tinfo_set(&out[0], in[7].dtype, o.rank, o.dims);
   return QC_OK;
 }
 
@@ -279,7 +271,7 @@ qc_status qc_infer_conv_integer(const qc_node *n, const qc_tinfo *in, int n_in, 
   memset(&o, 0, sizeof o);
   if (s == QC_OK) s = conv_shape(n, &in[0], &in[1], &o, e);
   if (s != QC_OK) return s;
-  set_out(&out[0], QC_DT_I32, o.rank, o.dims);
+  qc_tinfo_set(&out[0], QC_DT_I32, o.rank, o.dims);
   return QC_OK;
 }
 
@@ -316,6 +308,6 @@ qc_status qc_infer_qlinear_conv(const qc_node *n, const qc_tinfo *in, int n_in, 
   memset(&o, 0, sizeof o);
   if (s == QC_OK) s = conv_shape(n, x, w, &o, e);
   if (s != QC_OK) return s;
-  set_out(&out[0], in[7].dtype, o.rank, o.dims);
+  qc_tinfo_set(&out[0], in[7].dtype, o.rank, o.dims);
   return QC_OK;
 }

@@ -12,22 +12,9 @@
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-static const qc_tinfo *opt_in(const qc_tinfo *in, int n_in, int i)
-{
-  return i < n_in && in[i].dtype != QC_DT_UNDEF ? &in[i] : NULL;
-}
-
-static void set_out(qc_tinfo *o, qc_dtype dt, int rank, const int64_t *dims)
-{
-  o->dtype = dt;
-  o->rank = rank;
-  o->data = NULL;
-  for (int i = 0; i < QC_MAX_RANK; i++) o->dims[i] = i < rank && dims ? dims[i] : QC_DIM_UNKNOWN;
-}
-
 static void set_unknown_dims(qc_tinfo *o, qc_dtype dt, int rank)
 {
-  set_out(o, dt, rank, NULL);
+  qc_tinfo_set(o, dt, rank, NULL);
 }
 
 /* Every function checks the counts it indexes, so a malformed node never reads past the
@@ -206,7 +193,7 @@ qc_status qc_infer_same(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo
 {
   qc_status st = check_arity(n, n_in, 1, n_out, 1, e);
   if (st) return st;
-  set_out(&out[0], in[0].dtype, in[0].rank, in[0].dims);
+  qc_tinfo_set(&out[0], in[0].dtype, in[0].rank, in[0].dims);
   return QC_OK;
 }
 
@@ -227,7 +214,7 @@ qc_status qc_infer_broadcast(const qc_node *n, const qc_tinfo *in, int n_in, qc_
   int rank;
   int64_t dims[QC_MAX_RANK];
   if ((st = bcast_inputs(n, in, 0, n_in, &rank, dims, e))) return st;
-  set_out(&out[0], in[0].dtype, rank, dims);
+  qc_tinfo_set(&out[0], in[0].dtype, rank, dims);
   return QC_OK;
 }
 
@@ -246,7 +233,7 @@ qc_status qc_infer_compare(const qc_node *n, const qc_tinfo *in, int n_in, qc_ti
   int rank;
   int64_t dims[QC_MAX_RANK];
   if ((st = bcast_inputs(n, in, 0, 2, &rank, dims, e))) return st;
-  set_out(&out[0], QC_DT_BOOL, rank, dims);
+  qc_tinfo_set(&out[0], QC_DT_BOOL, rank, dims);
   return QC_OK;
 }
 
@@ -264,7 +251,7 @@ qc_status qc_infer_where(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinf
   int rank;
   int64_t dims[QC_MAX_RANK];
   if ((st = bcast_inputs(n, in, 0, 3, &rank, dims, e))) return st;
-  set_out(&out[0], in[1].dtype, rank, dims);
+  qc_tinfo_set(&out[0], in[1].dtype, rank, dims);
   return QC_OK;
 }
 
@@ -276,7 +263,7 @@ qc_status qc_infer_is_class(const qc_node *n, const qc_tinfo *in, int n_in, qc_t
   if (in[0].dtype != QC_DT_UNDEF && !is_float(in[0].dtype))
     return qc_node_err(e, n, QC_ERR_INVALID, "input must be floating point, not %s",
                        qc_dtype_name(in[0].dtype));
-  set_out(&out[0], QC_DT_BOOL, in[0].rank, in[0].dims);
+  qc_tinfo_set(&out[0], QC_DT_BOOL, in[0].rank, in[0].dims);
   return QC_OK;
 }
 
@@ -285,15 +272,15 @@ qc_status qc_infer_dropout(const qc_node *n, const qc_tinfo *in, int n_in, qc_ti
 {
   qc_status st = check_arity(n, n_in, 1, n_out, 1, e);
   if (st) return st;
-  const qc_tinfo *ratio = opt_in(in, n_in, 1), *train = opt_in(in, n_in, 2);
+  const qc_tinfo *ratio = qc_tinfo_opt(in, n_in, 1), *train = qc_tinfo_opt(in, n_in, 2);
   if (ratio && !is_float(ratio->dtype))
     return qc_node_err(e, n, QC_ERR_INVALID, "ratio must be floating point, not %s",
                        qc_dtype_name(ratio->dtype));
   if (train && train->dtype != QC_DT_BOOL)
     return qc_node_err(e, n, QC_ERR_INVALID, "training_mode must be bool, not %s",
                        qc_dtype_name(train->dtype));
-  set_out(&out[0], in[0].dtype, in[0].rank, in[0].dims);
-  if (n_out > 1) set_out(&out[1], QC_DT_BOOL, in[0].rank, in[0].dims);
+  qc_tinfo_set(&out[0], in[0].dtype, in[0].rank, in[0].dims);
+  if (n_out > 1) qc_tinfo_set(&out[1], QC_DT_BOOL, in[0].rank, in[0].dims);
   return QC_OK;
 }
 
@@ -321,17 +308,17 @@ qc_status qc_infer_constant(const qc_node *n, const qc_tinfo *in, int n_in, qc_t
     const qc_tensor *t = &found->tensors[0];
     if (t->dtype == QC_DT_UNDEF || t->rank < 0 || t->rank > QC_MAX_RANK)
       return qc_node_err(e, n, QC_ERR_UNSUPPORTED, "value tensor has an unsupported type");
-    set_out(&out[0], t->dtype, t->rank, t->dims);
+    qc_tinfo_set(&out[0], t->dtype, t->rank, t->dims);
   } else if (strcmp(nm, "value_float") == 0 && found->kind == QC_ATTR_FLOAT) {
-    set_out(&out[0], QC_DT_F32, 0, NULL);
+    qc_tinfo_set(&out[0], QC_DT_F32, 0, NULL);
   } else if (strcmp(nm, "value_int") == 0 && found->kind == QC_ATTR_INT) {
-    set_out(&out[0], QC_DT_I64, 0, NULL);
+    qc_tinfo_set(&out[0], QC_DT_I64, 0, NULL);
   } else if (strcmp(nm, "value_floats") == 0 && found->kind == QC_ATTR_FLOATS) {
     int64_t d = found->n;
-    set_out(&out[0], QC_DT_F32, 1, &d);
+    qc_tinfo_set(&out[0], QC_DT_F32, 1, &d);
   } else if (strcmp(nm, "value_ints") == 0 && found->kind == QC_ATTR_INTS) {
     int64_t d = found->n;
-    set_out(&out[0], QC_DT_I64, 1, &d);
+    qc_tinfo_set(&out[0], QC_DT_I64, 1, &d);
   } else if (strcmp(nm, "sparse_value") == 0 || strcmp(nm, "value_string") == 0 ||
              strcmp(nm, "value_strings") == 0) {
     return qc_node_err(e, n, QC_ERR_UNSUPPORTED, "attribute '%s' is not supported", nm);
@@ -388,7 +375,7 @@ qc_status qc_infer_constant_of_shape(const qc_node *n, const qc_tinfo *in, int n
   for (int i = 0; i < rank; i++) known &= d[i] >= 0;
   if (known && qc_shape_elems(rank, d) < 0)
     return qc_node_err(e, n, QC_ERR_NOMEM, "output is too large");
-  set_out(&out[0], dt, rank, d);
+  qc_tinfo_set(&out[0], dt, rank, d);
   return QC_OK;
 }
 
@@ -407,7 +394,7 @@ qc_status qc_infer_shape(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinf
     end = end < 0 ? 0 : end > r ? r : end;
     len = end > start ? end - start : 0;
   }
-  set_out(&out[0], QC_DT_I64, 1, &len);
+  qc_tinfo_set(&out[0], QC_DT_I64, 1, &len);
   return QC_OK;
 }
 
@@ -416,7 +403,7 @@ qc_status qc_infer_size(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo
 {
   qc_status st = check_arity(n, n_in, 1, n_out, 1, e);
   if (st) return st;
-  set_out(&out[0], QC_DT_I64, 0, NULL);
+  qc_tinfo_set(&out[0], QC_DT_I64, 0, NULL);
   return QC_OK;
 }
 
@@ -439,7 +426,7 @@ qc_status qc_infer_cast(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo
     return qc_node_err(e, n, QC_ERR_UNSUPPORTED, "cast to ONNX type %" PRId64 "%s is not supported",
                        to, to == 8 ? " (string)" : "");
   if ((st = check_castable(n, in[0].dtype, "from", e))) return st;
-  set_out(&out[0], dt, in[0].rank, in[0].dims);
+  qc_tinfo_set(&out[0], dt, in[0].rank, in[0].dims);
   return QC_OK;
 }
 
@@ -450,7 +437,7 @@ qc_status qc_infer_cast_like(const qc_node *n, const qc_tinfo *in, int n_in, qc_
   if (st) return st;
   if ((st = check_castable(n, in[0].dtype, "from", e))) return st;
   if ((st = check_castable(n, in[1].dtype, "to", e))) return st;
-  set_out(&out[0], in[1].dtype, in[0].rank, in[0].dims);
+  qc_tinfo_set(&out[0], in[1].dtype, in[0].rank, in[0].dims);
   return QC_OK;
 }
 
@@ -502,7 +489,7 @@ qc_status qc_infer_reshape(const qc_node *n, const qc_tinfo *in, int n_in, qc_ti
     return qc_node_err(e, n, QC_ERR_INVALID, "shape %s has both 0 and -1 with allowzero",
                        fmt_ints(buf, sizeof buf, count, req));
   if (r_in < 0) {
-    set_out(&out[0], dt, (int)count, d);
+    qc_tinfo_set(&out[0], dt, (int)count, d);
     return QC_OK;
   }
   /* Known parts of both sides; unknown and symbolic dims cancel when the same symbol appears
@@ -546,7 +533,7 @@ qc_status qc_infer_reshape(const qc_node *n, const qc_tinfo *in, int n_in, qc_ti
                          total, fmt_ints(buf, sizeof buf, count, req));
     }
   }
-  set_out(&out[0], dt, (int)count, d);
+  qc_tinfo_set(&out[0], dt, (int)count, d);
   return QC_OK;
 }
 
@@ -568,7 +555,7 @@ qc_status qc_infer_flatten(const qc_node *n, const qc_tinfo *in, int n_in, qc_ti
   int64_t d[2] = {dims_product(in[0].dims, 0, a), dims_product(in[0].dims, a, r)};
   if (a == 0) d[0] = 1;
   if (a == r) d[1] = 1;
-  set_out(&out[0], in[0].dtype, 2, d);
+  qc_tinfo_set(&out[0], in[0].dtype, 2, d);
   return QC_OK;
 }
 
@@ -599,7 +586,7 @@ qc_status qc_infer_transpose(const qc_node *n, const qc_tinfo *in, int n_in, qc_
   }
   int64_t d[QC_MAX_RANK];
   for (int i = 0; i < r; i++) d[i] = in[0].dims[np >= 0 ? perm[i] : r - 1 - i];
-  set_out(&out[0], in[0].dtype, r, d);
+  qc_tinfo_set(&out[0], in[0].dtype, r, d);
   return QC_OK;
 }
 
@@ -627,7 +614,7 @@ qc_status qc_infer_squeeze(const qc_node *n, const qc_tinfo *in, int n_in, qc_ti
 {
   qc_status st = check_arity(n, n_in, 1, n_out, 1, e);
   if (st) return st;
-  const qc_tinfo *ax = opt_in(in, n_in, 1);
+  const qc_tinfo *ax = qc_tinfo_opt(in, n_in, 1);
   int r = in[0].rank;
   qc_dtype dt = in[0].dtype;
   if (r < 0) {
@@ -664,7 +651,7 @@ qc_status qc_infer_squeeze(const qc_node *n, const qc_tinfo *in, int n_in, qc_ti
   int k = 0;
   for (int i = 0; i < r; i++)
     if (!drop[i]) d[k++] = in[0].dims[i];
-  set_out(&out[0], dt, k, d);
+  qc_tinfo_set(&out[0], dt, k, d);
   return QC_OK;
 }
 
@@ -693,7 +680,7 @@ qc_status qc_infer_unsqueeze(const qc_node *n, const qc_tinfo *in, int n_in, qc_
   for (int i = 0; i < count; i++) ins[axes[i]] = true;
   int64_t d[QC_MAX_RANK];
   for (int i = 0, k = 0; i < ro; i++) d[i] = ins[i] ? 1 : in[0].dims[k++];
-  set_out(&out[0], dt, ro, d);
+  qc_tinfo_set(&out[0], dt, ro, d);
   return QC_OK;
 }
 
@@ -754,7 +741,7 @@ qc_status qc_infer_concat(const qc_node *n, const qc_tinfo *in, int n_in, qc_tin
     }
   }
   d[axis] = n_in == 1 ? in[0].dims[axis] : all_known ? sum : QC_DIM_UNKNOWN;
-  set_out(&out[0], in[0].dtype, r, d);
+  qc_tinfo_set(&out[0], in[0].dtype, r, d);
   return QC_OK;
 }
 
@@ -775,7 +762,7 @@ qc_status qc_infer_split(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinf
     return qc_node_err(e, n, QC_ERR_INVALID, "axis %" PRId64 " is out of range for rank %d", a,
                        r);
   int64_t dim = in[0].dims[axis];
-  const qc_tinfo *sp = opt_in(in, n_in, 1);
+  const qc_tinfo *sp = qc_tinfo_opt(in, n_in, 1);
   int64_t count = -1;
   int64_t sizes[64];
   if (sp) {
@@ -805,7 +792,7 @@ qc_status qc_infer_split(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinf
     if (n_out > 64) count = -1;
   }
   for (int i = 0; i < n_out; i++) {
-    set_out(&out[i], dt, r, in[0].dims);
+    qc_tinfo_set(&out[i], dt, r, in[0].dims);
     out[i].dims[axis] = count >= 0 ? sizes[i] : QC_DIM_UNKNOWN;
   }
   return QC_OK;
@@ -822,7 +809,7 @@ qc_status qc_slice_resolve(const qc_node *n, const qc_tinfo *in, int n_in, int64
   qc_status st;
   if ((st = read_ints(n, &in[1], "starts", starts, QC_MAX_RANK, &ns, e))) return st;
   if ((st = read_ints(n, &in[2], "ends", ends, QC_MAX_RANK, &ne, e))) return st;
-  const qc_tinfo *ta = opt_in(in, n_in, 3), *ts = opt_in(in, n_in, 4);
+  const qc_tinfo *ta = qc_tinfo_opt(in, n_in, 3), *ts = qc_tinfo_opt(in, n_in, 4);
   if ((st = read_ints(n, ta, "axes", axv, QC_MAX_RANK, &na, e))) return st;
   if ((st = read_ints(n, ts, "steps", steps, QC_MAX_RANK, &nst, e))) return st;
   if (ns < 0 || ne < 0 || (ta && na < 0) || (ts && nst < 0))
@@ -879,7 +866,7 @@ qc_status qc_infer_slice(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinf
   if (st) return st;
   int r = in[0].rank;
   qc_dtype dt = in[0].dtype;
-  const qc_tinfo *ta = opt_in(in, n_in, 3), *ts = opt_in(in, n_in, 4);
+  const qc_tinfo *ta = qc_tinfo_opt(in, n_in, 3), *ts = qc_tinfo_opt(in, n_in, 4);
   bool known = in[1].data && in[2].data && (!ta || ta->data) && (!ts || ts->data);
   if (r < 0 || !known) {
     set_unknown_dims(&out[0], dt, r);
@@ -888,7 +875,7 @@ qc_status qc_infer_slice(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinf
   if (r > QC_MAX_RANK) return check_rank(n, r, e);
   int64_t start[QC_MAX_RANK], step[QC_MAX_RANK], len[QC_MAX_RANK];
   if ((st = qc_slice_resolve(n, in, n_in, start, step, len, e))) return st;
-  set_out(&out[0], dt, r, len);
+  qc_tinfo_set(&out[0], dt, r, len);
   return QC_OK;
 }
 
@@ -920,7 +907,7 @@ qc_status qc_infer_gather(const qc_node *n, const qc_tinfo *in, int n_in, qc_tin
   for (int i = 0; i < axis; i++) d[k++] = in[0].dims[i];
   for (int i = 0; i < q; i++) d[k++] = in[1].dims[i];
   for (int i = axis + 1; i < r; i++) d[k++] = in[0].dims[i];
-  set_out(&out[0], dt, k, d);
+  qc_tinfo_set(&out[0], dt, k, d);
   return QC_OK;
 }
 
@@ -943,7 +930,7 @@ qc_status qc_infer_gather_elements(const qc_node *n, const qc_tinfo *in, int n_i
       return qc_node_err(e, n, QC_ERR_INVALID, "axis %" PRId64 " is out of range for rank %d",
                          a, r);
   }
-  set_out(&out[0], in[0].dtype, in[1].rank, in[1].dims);
+  qc_tinfo_set(&out[0], in[0].dtype, in[1].rank, in[1].dims);
   return QC_OK;
 }
 
@@ -959,7 +946,7 @@ qc_status qc_pad_resolve(const qc_node *n, const qc_tinfo *in, int n_in, int64_t
   int64_t pads[2 * QC_MAX_RANK], np;
   qc_status st = read_ints(n, &in[1], "pads", pads, 2 * QC_MAX_RANK, &np, e);
   if (st) return st;
-  const qc_tinfo *ta = opt_in(in, n_in, 3);
+  const qc_tinfo *ta = qc_tinfo_opt(in, n_in, 3);
   int axes[QC_MAX_RANK];
   int64_t na = r;
   if (ta) {
@@ -1001,7 +988,7 @@ qc_status qc_infer_pad(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo 
   if (st) return st;
   int r = in[0].rank;
   qc_dtype dt = in[0].dtype;
-  const qc_tinfo *cv = opt_in(in, n_in, 2), *ta = opt_in(in, n_in, 3);
+  const qc_tinfo *cv = qc_tinfo_opt(in, n_in, 2), *ta = qc_tinfo_opt(in, n_in, 3);
   if (cv && cv->dtype != dt)
     return qc_node_err(e, n, QC_ERR_INVALID, "constant_value has dtype %s, expected %s",
                        qc_dtype_name(cv->dtype), qc_dtype_name(dt));
@@ -1017,7 +1004,7 @@ qc_status qc_infer_pad(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo 
     int64_t dim = in[0].dims[i];
     d[i] = b[i] == 0 && a[i] == 0 ? dim : dim >= 0 ? dim + b[i] + a[i] : QC_DIM_UNKNOWN;
   }
-  set_out(&out[0], dt, r, d);
+  qc_tinfo_set(&out[0], dt, r, d);
   return QC_OK;
 }
 
@@ -1040,7 +1027,7 @@ qc_status qc_infer_expand(const qc_node *n, const qc_tinfo *in, int n_in, qc_tin
   int rank;
   int64_t d[QC_MAX_RANK];
   if ((st = bcast_shapes(n, in[0].rank, in[0].dims, rs, ds, &rank, d, e))) return st;
-  set_out(&out[0], dt, rank, d);
+  qc_tinfo_set(&out[0], dt, rank, d);
   return QC_OK;
 }
 
@@ -1073,7 +1060,7 @@ qc_status qc_infer_tile(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo
       return qc_node_err(e, n, QC_ERR_NOMEM, "output is too large");
     else d[i] = dim * rep[i];
   }
-  set_out(&out[0], dt, r, d);
+  qc_tinfo_set(&out[0], dt, r, d);
   return QC_OK;
 }
 
@@ -1124,7 +1111,7 @@ qc_status qc_infer_range(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinf
       len = q > 0 ? q : 0;
     }
   }
-  set_out(&out[0], dt, 1, &len);
+  qc_tinfo_set(&out[0], dt, 1, &len);
   return QC_OK;
 }
 
@@ -1161,7 +1148,7 @@ qc_status qc_infer_depth_to_space(const qc_node *n, const qc_tinfo *in, int n_in
                        b * b);
   int64_t d[4] = {x[0], x[1] >= 0 ? x[1] / (b * b) : QC_DIM_UNKNOWN,
                   x[2] >= 0 ? x[2] * b : QC_DIM_UNKNOWN, x[3] >= 0 ? x[3] * b : QC_DIM_UNKNOWN};
-  set_out(&out[0], in[0].dtype, 4, d);
+  qc_tinfo_set(&out[0], in[0].dtype, 4, d);
   return QC_OK;
 }
 
@@ -1184,7 +1171,7 @@ qc_status qc_infer_space_to_depth(const qc_node *n, const qc_tinfo *in, int n_in
                          x[i], b);
   int64_t d[4] = {x[0], x[1] >= 0 ? x[1] * b * b : QC_DIM_UNKNOWN,
                   x[2] >= 0 ? x[2] / b : QC_DIM_UNKNOWN, x[3] >= 0 ? x[3] / b : QC_DIM_UNKNOWN};
-  set_out(&out[0], in[0].dtype, 4, d);
+  qc_tinfo_set(&out[0], in[0].dtype, 4, d);
   return QC_OK;
 }
 
@@ -1201,7 +1188,7 @@ qc_status qc_reduce_resolve(const qc_node *n, const qc_tinfo *in, int n_in, bool
   *known = true;
   if (n->op == QC_OP_ReduceSum) {
     noop_empty = qc_attr_i(n, "noop_with_empty_axes", 0) != 0;
-    const qc_tinfo *ta = opt_in(in, n_in, 1);
+    const qc_tinfo *ta = qc_tinfo_opt(in, n_in, 1);
     if (ta) {
       if ((st = axes_input(n, ta, r, axes, &count, e))) return st;
       if (count < 0) {
@@ -1246,7 +1233,7 @@ qc_status qc_infer_reduce(const qc_node *n, const qc_tinfo *in, int n_in, qc_tin
   bool mask[QC_MAX_RANK], known;
   if ((st = qc_reduce_resolve(n, in, n_in, mask, &known, e))) return st;
   if (!known) {
-    int64_t len = len_1d(opt_in(in, n_in, 1));
+    int64_t len = len_1d(qc_tinfo_opt(in, n_in, 1));
     bool noop = qc_attr_i(n, "noop_with_empty_axes", 0) != 0;
     int rank = -1;
     if (keep) rank = r;
@@ -1261,7 +1248,7 @@ qc_status qc_infer_reduce(const qc_node *n, const qc_tinfo *in, int n_in, qc_tin
     if (!mask[i]) d[k++] = in[0].dims[i];
     else if (keep) d[k++] = 1;
   }
-  set_out(&out[0], dt, k, d);
+  qc_tinfo_set(&out[0], dt, k, d);
   return QC_OK;
 }
 
@@ -1290,6 +1277,6 @@ qc_status qc_infer_argreduce(const qc_node *n, const qc_tinfo *in, int n_in, qc_
     if (i != axis) d[k++] = in[0].dims[i];
     else if (keep) d[k++] = 1;
   }
-  set_out(&out[0], QC_DT_I64, k, d);
+  qc_tinfo_set(&out[0], QC_DT_I64, k, d);
   return QC_OK;
 }

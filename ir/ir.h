@@ -283,6 +283,11 @@ struct qc_tinfo {
 typedef qc_status (*qc_infer_fn)(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo *out,
                                  int n_out, qc_err *e);
 
+/* Sets an inferred output: dtype, rank and dims (NULL or past rank: unknown), no data. */
+void qc_tinfo_set(qc_tinfo *o, qc_dtype dtype, int rank, const int64_t *dims);
+/* Input i when present, NULL when beyond n_in or omitted (dtype QC_DT_UNDEF). */
+const qc_tinfo *qc_tinfo_opt(const qc_tinfo *in, int n_in, int i);
+
 /* Runs the op's inference on one node. */
 qc_status qc_infer_node(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo *out,
                         int n_out, qc_err *e);

@@ -137,3 +137,16 @@ qc_status qc_infer_node(const qc_node *n, const qc_tinfo *in, int n_in, qc_tinfo
     return qc_node_err(e, n, QC_ERR_INTERNAL, "op has no shape inference");
   return qc_ops[n->op].infer(n, in, n_in, out, n_out, e);
 }
+
+void qc_tinfo_set(qc_tinfo *o, qc_dtype dtype, int rank, const int64_t *dims)
+{
+  o->dtype = dtype;
+  o->rank = rank;
+  o->data = NULL;
+  for (int i = 0; i < QC_MAX_RANK; i++) o->dims[i] = i < rank && dims ? dims[i] : QC_DIM_UNKNOWN;
+}
+
+const qc_tinfo *qc_tinfo_opt(const qc_tinfo *in, int n_in, int i)
+{
+  return i < n_in && in[i].dtype != QC_DT_UNDEF ? &in[i] : NULL;
+}
