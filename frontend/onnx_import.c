@@ -67,6 +67,10 @@ static qc_status parse_type(importer *im, const Onnx__TypeProto *tp, const char 
         if (d->dim_value < 0)
           return qc_err_set(im->e, QC_ERR_INVALID, "%s: dimension %zu is negative (%lld)", what,
                             i, (long long)d->dim_value);
+        if (d->dim_value > QC_MAX_ELEMS)
+          return qc_err_set(im->e, QC_ERR_UNSUPPORTED,
+                            "%s: dimension %zu is %lld; at most %lld is supported", what, i,
+                            (long long)d->dim_value, (long long)QC_MAX_ELEMS);
         dims[i] = d->dim_value;
       } else if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
                  d->dim_param && *d->dim_param) {

@@ -730,7 +730,8 @@ qc_status qc_infer_concat(const qc_node *n, const qc_tinfo *in, int n_in, qc_tin
       int64_t dk = in[i].dims[k];
       if (k == axis) {
         if (dk < 0) all_known = false;
-        else sum += dk;
+        else if (dk > QC_MAX_ELEMS || (sum += dk) > QC_MAX_ELEMS)
+          return qc_node_err(e, n, QC_ERR_NOMEM, "output dim %d is too large", axis);
       } else if (dk >= 0 && d[k] >= 0 && dk != d[k]) {
         return qc_node_err(e, n, QC_ERR_INVALID,
                            "input %d has dim %d of size %" PRId64 ", expected %" PRId64, i, k,

@@ -9,6 +9,7 @@ pkgs=(
   libonnx-testdata dataset-fashion-mnist
   python3-numpy python3-torch python3-torchvision python3-onnx
   libjpeg-dev libpng-dev python3-pil
+  qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 )
 # node + npm for the ONNX Runtime cross-check (scripts/install-ort.sh); left out when a node
 # from elsewhere (NodeSource's package bundles npm) is already on PATH.

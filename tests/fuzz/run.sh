@@ -4,6 +4,9 @@
 # Fails (non-zero exit) on any crash, sanitizer report, leak or timeout; the reproducer is left
 # in build-fuzz/fuzz-artifacts/.   usage: tests/fuzz/run.sh [SECONDS] [TARGET]
 # TARGET: onnx_import (default) or npy (the NPY reader).
+# QC_FUZZ_SEED and QC_FUZZ_RUNS make a run reproducible: the same seed, the same number of
+# inputs and a fresh corpus folder give the same inputs on any machine (CI uses them, so that
+# a pass here is a pass there; long exploratory runs leave them unset).
 set -euo pipefail
 secs=${1:-60}
 target=fuzz_${2:-onnx_import}
@@ -23,8 +26,14 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # The first folder collects new inputs; the others are read-only seeds.
 dict=()
 [ "$target" = fuzz_onnx_import ] && dict=(-dict="$root/tests/fuzz/onnx.dict")
+repro=()
+if [ -n "${QC_FUZZ_SEED:-}" ]; then
+  rm -rf "$work" && mkdir -p "$work"
+  repro=(-seed="$QC_FUZZ_SEED")
+  [ -n "${QC_FUZZ_RUNS:-}" ] && repro+=(-runs="$QC_FUZZ_RUNS")
+fi
 "$bdir/tests/fuzz/$target" \
   -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-  "${dict[@]}" -artifact_prefix="$art/" -print_final_stats=1 \
+  "${dict[@]}" "${repro[@]}" -artifact_prefix="$art/" -print_final_stats=1 \
   "$work" "$root/tests/fuzz/seeds" "$root/tests/corpus/files"
-echo "run.sh: $target, no crash in $secs s"
+echo "run.sh: $target, no crash (at most $secs s${QC_FUZZ_SEED:+, seed $QC_FUZZ_SEED})"

@@ -272,6 +272,11 @@ static void test_concat_split(void)
   attr_i(c2, "axis", INT64_MAX);
   infer(c2, 2, b, 1);
   CU_ASSERT_EQUAL(err.code, QC_ERR_INVALID);
+  /* the sum along the axis is checked, never overflowed (a fuzzer found this one) */
+  qc_tinfo big[3] = {T(QC_DT_F32, 2, 1, QC_MAX_ELEMS), T(QC_DT_F32, 2, 1, QC_MAX_ELEMS),
+                     T(QC_DT_F32, 2, 1, INT64_MAX / 2 + 1)};
+  infer(c, 3, big, 1);
+  expect_err(QC_ERR_NOMEM, "node 'n' (Concat): output dim 1 is too large");
 
   qc_node *s = node(QC_OP_Split);
   attr_i(s, "axis", -1);
