@@ -1,0 +1,9 @@
+/* STUB until the AArch64 target lands (owner: cgconv helper). */
+#include "cg.h"
+
+qc_status cg_target_aarch64(const char *cpu, const char *features, int opt_level, cg_target *t,
+                            qc_err *e)
+{
+  (void)cpu; (void)features; (void)opt_level; (void)t;
+  return qc_err_set(e, QC_ERR_UNSUPPORTED, "target aarch64 is not implemented yet");
+}
