@@ -15,6 +15,7 @@ echo "== tests under ASan + UBSan"
 cmake -S . -B build-asan -DQC_WERROR=ON -DQC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j"$(nproc)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
+export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp
 (cd build-asan && ctest --output-on-failure --timeout 1500 -E '^(models|ort)/')
 
 # A fixed seed and input count, on a fresh corpus, so that CI replays exactly the inputs that
