@@ -46,6 +46,20 @@ qc_status cg_target_aarch64(const char *cpu, const char *features, int opt_level
                             qc_err *e);
 void cg_target_dispose(cg_target *t);
 
+/* Feature resolution shared by the target files: each row is one LLVM feature and the mask of
+   every feature it implies (itself included, transitively). Applying "+x" sets x's mask, "-x"
+   clears x and every feature whose mask contains x (LLVM's own implication rule). Returns the
+   set reached from base after the comma-separated list (NULL or "" = none); items without a
+   leading '+'/'-' are QC_ERR_INVALID. */
+typedef struct {
+  const char *name;
+  uint32_t implies;
+} cg_feature;
+/* opt_level 0..3 (< 0 or > 3: 3) as LLVM's code generation level. */
+LLVMCodeGenOptLevel cg_opt_level(int opt_level);
+qc_status cg_features_resolve(const cg_feature *tab, int n, uint32_t base, const char *features,
+                              uint32_t *out, qc_err *e);
+
 /* ---- the module (cg_module.c) ------------------------------------------------------------ */
 
 typedef struct {

@@ -150,3 +150,40 @@ LLVMValueRef cg_requant(cg_module *m, LLVMValueRef v, LLVMValueRef mult, LLVMVal
   LLVMValueRef p = LLVMBuildAdd(m->b, LLVMBuildMul(m->b, v64, m64, ""), half, "");
   return LLVMBuildAShr(m->b, p, s64, "");
 }
+
+qc_status cg_features_resolve(const cg_feature *tab, int n, uint32_t base, const char *features,
+                              uint32_t *out, qc_err *e)
+{
+  uint32_t set = base;
+  for (const char *p = features ? features : ""; *p;) {
+    const char *end = strchr(p, ',');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len) {
+      if (p[0] != '+' && p[0] != '-')
+        return qc_err_set(e, QC_ERR_INVALID, "feature '%.*s' must start with '+' or '-'", (int)len, p);
+      for (int i = 0; i < n; i++) {
+        if (strlen(tab[i].name) != len - 1 || strncmp(tab[i].name, p + 1, len - 1)) continue;
+        if (p[0] == '+') {
+          set |= tab[i].implies;
+        } else {
+          uint32_t bit = 1u << i;
+          for (int j = 0; j < n; j++)
+            if (tab[j].implies & bit) set &= ~(1u << j);
+        }
+      }
+    }
+    p += len + (end != NULL);
+  }
+  *out = set;
+  return QC_OK;
+}
+
+LLVMCodeGenOptLevel cg_opt_level(int opt_level)
+{
+  switch (opt_level) {
+  case 0: return LLVMCodeGenLevelNone;
+  case 1: return LLVMCodeGenLevelLess;
+  case 2: return LLVMCodeGenLevelDefault;
+  default: return LLVMCodeGenLevelAggressive;
+  }
+}
