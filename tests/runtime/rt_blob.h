@@ -88,6 +88,7 @@ typedef struct {
   char strings[512];
   uint64_t strings_bytes;
   uint8_t weights[128];
+  const void *wext;         /* when set, the weights section comes from here instead */
   uint64_t weights_bytes;
 } tb_model;
 
@@ -194,7 +195,7 @@ static inline uint8_t *tb_serialize(tb_model *m, size_t *bytes)
   memcpy(b + m->h.steps_off, m->steps, m->h.n_steps * sizeof(qca_step));
   memcpy(b + m->h.tensors_off, m->tensors, nt * sizeof(qca_tensor));
   memcpy(b + m->h.strings_off, m->strings, m->strings_bytes);
-  memcpy(b + m->h.weights_off, m->weights, m->weights_bytes);
+  memcpy(b + m->h.weights_off, m->wext ? m->wext : m->weights, m->weights_bytes);
   tb_fix_crc(b, off);
   *bytes = off;
   return b;
