@@ -1,7 +1,9 @@
-/* A stand-alone program run by test_cross under qemu-aarch64: loads DIR (model.so +
- * weights.bin of the demo model in rt_blob.h) with qcrt_load and the same blob with
+/* A stand-alone program run by test_cross (natively and under qemu-aarch64): loads DIR
+ * (model.so + weights.bin of the demo model in rt_blob.h) with qcrt_load and the same blob with
  * qcrt_load_static, runs both on THREADS threads and compares with the reference.
- * usage: rt_driver DIR THREADS; prints "ok" and exits 0 when every output matches. */
+ * usage: rt_driver DIR THREADS; prints "ok" and exits 0 when every output matches.
+ * Built with -DRT_STATIC_BLOB it is statically linked with model.o and the blob (blob.S,
+ * .incbin) instead, and runs those. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,32 @@ static int check(qcrt_model *m, int runs, const char *what)
   return bad;
 }
 
+#ifdef RT_STATIC_BLOB
+extern const qca_kernel_fn qc_model_kernels[];
+extern const uint32_t qc_model_n_kernels;
+extern const uint64_t qc_model_code_hash;
+extern const uint8_t qc_blob[], qc_blob_end[];
+
+int main(int argc, char **argv)
+{
+  qcrt_model *m = NULL;
+  qcrt_err e = {0};
+  if (argc != 2) return 2;
+  if ((uintptr_t)qc_blob % 64 != 0) {
+    fprintf(stderr, "the linked blob is not 64-aligned\n");
+    return 1;
+  }
+  if (qcrt_load_static(qc_model_kernels, qc_model_n_kernels, qc_model_code_hash, qc_blob,
+                       (size_t)(qc_blob_end - qc_blob), atoi(argv[1]), &m, &e) != QCRT_OK) {
+    fprintf(stderr, "qcrt_load_static: %s\n", e.msg);
+    return 1;
+  }
+  int bad = check(m, 2, "linked");
+  qcrt_free(m);
+  if (!bad) printf("ok\n");
+  return bad;
+}
+#else
 int main(int argc, char **argv)
 {
   if (argc != 3) {
@@ -62,3 +90,4 @@ int main(int argc, char **argv)
   if (!bad) printf("ok\n");
   return bad;
 }
+#endif
