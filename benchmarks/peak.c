@@ -13,7 +13,9 @@
    so the loop is throughput-bound. A C loop over an accumulator array that the compiler spills
    measures store forwarding instead and reads 3-4x low. Kernels are compiled with
    __attribute__((target)) and chosen at run time (cpuid / HWCAP), so the file builds on any host
-   of its architecture. GMAC/s = MACs per instruction x instructions / seconds.
+   of its architecture. GMAC/s = MACs per instruction x instructions / seconds, the seconds
+   being each thread's own CPU time (the machine may be shared; the wall-clock rate is printed
+   too).
 
    Each kernel also stores its accumulators, so tests/bench/test_peak.c can check that the loop
    really did iters x body multiply-adds (build with -DQC_PEAK_NO_MAIN to include it). */
@@ -284,19 +286,22 @@ static int64_t peak_operands(const peak_kernel *k, void *a, void *b)
   return -12;
 }
 
-static double now_s(void)
+static double clock_s(clockid_t c)
 {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(c, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+static double now_s(void) { return clock_s(CLOCK_MONOTONIC); }
 
 typedef struct {
   const peak_kernel *k;
   uint64_t iters;
   int cpu; /* pin here, -1: do not pin */
   pthread_barrier_t *bar;
-  double t0, t1;
+  double t0, t1;   /* wall clock */
+  double c0, c1;   /* this thread's CPU time */
 } peak_job;
 
 static void *peak_thread(void *arg)
@@ -313,21 +318,27 @@ static void *peak_thread(void *arg)
   j->k->fn(j->iters / 16 + 1, a, b, out); /* warm up: clocks and, on AVX-512, the license */
   pthread_barrier_wait(j->bar);
   j->t0 = now_s();
+  j->c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
   j->k->fn(j->iters, a, b, out);
+  j->c1 = clock_s(CLOCK_THREAD_CPUTIME_ID);
   j->t1 = now_s();
   return NULL;
 }
 
-/* MACs per second of NT threads each running ITERS trips; 0 on a thread failure. */
-static double peak_rate(const peak_kernel *k, int nt, uint64_t iters)
+/* MACs per second of NT threads each running ITERS trips, as the sum over threads of MACs per
+   second of the thread's own CPU time: time other processes take from a shared machine does
+   not count against the kernel. *WALL gets total MACs / wall time from the first start to the
+   last end (what the machine delivered while shared). 0 on a thread failure. */
+static double peak_rate(const peak_kernel *k, int nt, uint64_t iters, double *wall)
 {
+  *wall = 0;
   peak_job jobs[256];
   pthread_t tid[256];
   pthread_barrier_t bar;
   if (nt < 1 || nt > 256 || pthread_barrier_init(&bar, NULL, (unsigned)nt) != 0) return 0;
   int started = 0;
   for (int i = 0; i < nt; i++) {
-    jobs[i] = (peak_job){k, iters, nt > 1 ? i : -1, &bar, 0, 0};
+    jobs[i] = (peak_job){.k = k, .iters = iters, .cpu = nt > 1 ? i : -1, .bar = &bar};
     if (pthread_create(&tid[i], NULL, peak_thread, &jobs[i]) != 0) break;
     started++;
   }
@@ -335,27 +346,31 @@ static double peak_rate(const peak_kernel *k, int nt, uint64_t iters)
     pthread_barrier_destroy(&bar);
     return 0;
   }
-  double t0 = 1e300, t1 = 0;
+  double t0 = 1e300, t1 = 0, rate = 0;
+  double macs = (double)iters * k->steps * k->macs_per_step; /* per thread */
   for (int i = 0; i < nt; i++) {
     pthread_join(tid[i], NULL);
     if (jobs[i].t0 < t0) t0 = jobs[i].t0;
     if (jobs[i].t1 > t1) t1 = jobs[i].t1;
+    double c = jobs[i].c1 - jobs[i].c0;
+    rate += c > 0 ? macs / c : 0;
   }
   pthread_barrier_destroy(&bar);
-  double macs = (double)nt * (double)iters * k->steps * k->macs_per_step;
-  return t1 > t0 ? macs / (t1 - t0) : 0;
+  *wall = t1 > t0 ? nt * macs / (t1 - t0) : 0;
+  return rate;
 }
 
-/* Best of 3 GMAC/s, with the trip count sized so one run lasts about MS milliseconds. */
-static double peak_measure(const peak_kernel *k, int nt, double ms)
+/* Best of 3 GMAC/s (CPU-time based; *WALL: wall-clock based), with the trip count sized so
+   one run lasts about MS milliseconds. */
+static double peak_measure(const peak_kernel *k, int nt, double ms, double *wall)
 {
   uint64_t iters = 1 << 14;
   for (;;) { /* calibrate on one thread */
-    double t0 = now_s();
     _Alignas(64) unsigned char a[64], b[64], out[PEAK_OUT_BYTES];
     peak_operands(k, a, b);
+    double t0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
     k->fn(iters, a, b, out);
-    double dt = now_s() - t0;
+    double dt = clock_s(CLOCK_THREAD_CPUTIME_ID) - t0;
     if (dt > ms * 1e-3 / 8 || iters > (1ull << 40)) {
       iters = (uint64_t)((double)iters * (ms * 1e-3) / (dt > 0 ? dt : 1e-9)) + 1;
       break;
@@ -363,10 +378,13 @@ static double peak_measure(const peak_kernel *k, int nt, double ms)
     iters *= 4;
   }
   double best = 0;
+  *wall = 0;
   for (int r = 0; r < 3; r++) {
-    double g = peak_rate(k, nt, iters);
+    double w, g = peak_rate(k, nt, iters, &w);
     if (g > best) best = g;
+    if (w > *wall) *wall = w;
   }
+  *wall *= 1e-9;
   return best * 1e-9;
 }
 
@@ -430,28 +448,34 @@ int main(int argc, char **argv)
   }
   char cpu[256];
   cpu_name(cpu, sizeof cpu);
+  double load[3] = {0, 0, 0};
+  if (getloadavg(load, 3) < 1) load[0] = -1;
   if (json) {
     printf("{\"cpu\": ");
     json_str(cpu);
-    printf(", \"cpus\": %ld, \"threads\": %d, \"kernels\": [", ncpu, nt);
+    printf(", \"cpus\": %ld, \"threads\": %d, \"loadavg\": %.2f, \"kernels\": [", ncpu, nt,
+           load[0]);
   } else {
-    printf("CPU: %s (%ld online CPUs)\n", cpu, ncpu);
-    printf("%-20s %-11s %-31s %5s %12s %14s\n", "kernel", "isa", "instructions", "MAC/st",
-           "1T GMAC/s", "GMAC/s");
-    char hdr[32];
-    snprintf(hdr, sizeof hdr, "%dT GMAC/s", nt);
-    printf("%-20s %-11s %-31s %5s %12s %14s\n", "", "", "", "", "", hdr);
+    printf("CPU: %s (%ld online CPUs), load average %.2f\n", cpu, ncpu, load[0]);
+    printf("GMAC/s from each thread's CPU time (1T, %dT: sum over threads); %dT wall: total MACs "
+           "/ wall time\n", nt, nt);
+    printf("%-20s %-11s %-31s %6s %9s %9s %9s\n", "kernel", "isa", "instructions", "MAC/st",
+           "1T", "", "");
+    char h1[32], h2[32];
+    snprintf(h1, sizeof h1, "%dT", nt);
+    snprintf(h2, sizeof h2, "%dT wall", nt);
+    printf("%-20s %-11s %-31s %6s %9s %9s %9s\n", "", "", "", "", "GMAC/s", h1, h2);
   }
   int first = 1;
   for (int i = 0; i < PEAK_NKERNELS; i++) {
     const peak_kernel *k = &peak_kernels[i];
     if (!k->have()) {
-      if (!json) printf("%-20s %-11s %-31s %5s %12s %14s\n", k->name, k->isa, k->instr, "-",
-                        "absent", "absent");
+      if (!json) printf("%-20s %-11s %-31s %6s %9s\n", k->name, k->isa, k->instr, "-", "absent");
       continue;
     }
-    double g1 = peak_measure(k, 1, ms);
-    double gn = nt > 1 ? peak_measure(k, nt, ms) : g1;
+    double w1, wn;
+    double g1 = peak_measure(k, 1, ms, &w1);
+    double gn = nt > 1 ? peak_measure(k, nt, ms, &wn) : (wn = w1, g1);
     if (json) {
       printf("%s\n  {\"name\": ", first ? "" : ",");
       json_str(k->name);
@@ -459,11 +483,12 @@ int main(int argc, char **argv)
       json_str(k->isa);
       printf(", \"instr\": ");
       json_str(k->instr);
-      printf(", \"macs_per_instr\": %d, \"gmacs_1t\": %.2f, \"gmacs_nt\": %.2f}",
-             k->macs_per_step, g1, gn);
+      printf(", \"macs_per_step\": %d, \"gmacs_1t\": %.2f, \"gmacs_nt\": %.2f, "
+             "\"gmacs_1t_wall\": %.2f, \"gmacs_nt_wall\": %.2f}",
+             k->macs_per_step, g1, gn, w1, wn);
     } else {
-      printf("%-20s %-11s %-31s %5d %12.1f %14.1f\n", k->name, k->isa, k->instr,
-             k->macs_per_step, g1, gn);
+      printf("%-20s %-11s %-31s %6d %9.1f %9.1f %9.1f\n", k->name, k->isa, k->instr,
+             k->macs_per_step, g1, gn, wn);
     }
     first = 0;
     fflush(stdout);
