@@ -42,6 +42,10 @@ typedef struct {
 qc_status qc_cli_load_model(const char *path, const qc_cli_load_opts *opts, qc_graph **out,
                             qc_err *e);
 
+/* Runs the named built-in passes (passes.h; "fold-constants" with the interpreter's kernels as
+   evaluator, as qc_cli_load_model does), verifying the graph after each. At most 16. */
+qc_status qc_cli_run_passes(qc_graph *g, const char *const *names, int n, qc_err *e);
+
 /* "[N,3,224,224]": symbolic dims by name, unknown ones as '?', unknown rank as "[?]". */
 void qc_cli_shape_str(const qc_graph *g, int rank, const int64_t *dims, char *buf, size_t cap);
 
@@ -50,5 +54,8 @@ int qc_cmd_run(int argc, char **argv);
 int qc_cmd_eval(int argc, char **argv);
 int qc_cmd_quantize(int argc, char **argv);
 int qc_cmd_finetune(int argc, char **argv);
+int qc_cmd_compile(int argc, char **argv);
+int qc_cmd_verify(int argc, char **argv);
+int qc_cmd_bench(int argc, char **argv);
 
 #endif

@@ -3,21 +3,16 @@
    (QDQ form), a JSON report and optionally the exact integer IR as text. Nothing is written
    unless every step succeeded: each output goes to a temporary file in its own folder and is
    renamed into place at the end. */
-#include <dirent.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
-#include "data.h"
 #include "onnx.h"
-#include "quantizers.h"
+#include "quant_cli.h"
 
-#define DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
-#define DEFAULT_CALIB_N 1024
-#define CALIB_BATCH 256
-#define MAX_NPY 4096
+#define DEFAULT_DATA_DIR QC_CLI_DEFAULT_DATA_DIR
 
 static const char usage[] =
     "usage: quantc quantize MODEL --scheme w8a8|w4a8|w4a4|CONFIG --calib DATA -o OUT.onnx\n"
@@ -60,247 +55,10 @@ static const char usage[] =
     "bits outside 2..8, empty or mismatched calibration set), 3 unsupported (e.g. no layer to\n"
     "quantize), 4 I/O, 5 internal. On any error nothing is written.\n";
 
-/* ---- calibration data ------------------------------------------------------------------- */
-
-typedef struct {
-  qc_tensor *t;
-  int n;
-} calib_set;
-
-static void calib_free(calib_set *c)
-{
-  for (int i = 0; i < c->n; i++) free(c->t[i].data);
-  free(c->t);
-  c->t = NULL;
-  c->n = 0;
-}
-
-/* splitmix64: a small seeded generator, the same subset on every platform. */
-static uint64_t splitmix(uint64_t *s)
-{
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-static qc_status find_file(const char *dir, const char *base, char *buf, size_t cap, qc_err *e)
-{
-  struct stat st;
-  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-    return qc_err_set(e, QC_ERR_IO, "%s: data folder not found", dir);
-  snprintf(buf, cap, "%s/%s.gz", dir, base);
-  if (stat(buf, &st) == 0) return QC_OK;
-  snprintf(buf, cap, "%s/%s", dir, base);
-  if (stat(buf, &st) == 0) return QC_OK;
-  return qc_err_set(e, QC_ERR_IO, "%s: neither %s.gz nor %s found", dir, base, base);
-}
-
-/* n images drawn without replacement (partial Fisher-Yates, seeded) from the training set,
-   normalized like eval, in batches of the model's fixed batch dim or CALIB_BATCH. */
-static qc_status calib_fashion(const qc_value *in, const char *dir, long n, uint64_t seed,
-                               double mean, double std, calib_set *c, qc_err *e)
-{
-  char path[4096];
-  qc_tensor img = {0};
-  int32_t *idx = NULL;
-  qc_status st = find_file(dir, "train-images-idx3-ubyte", path, sizeof path, e);
-  if (!st) st = qc_idx_read(path, &img, e);
-  if (st) return st;
-  int64_t per_image = 1;
-  for (int i = 1; i < in->rank; i++) per_image *= in->dims[i];
-  int64_t n_img = img.rank >= 1 ? img.dims[0] : 0;
-  if (img.dtype != QC_DT_U8 || img.rank < 2 || n_img == 0) {
-    st = qc_err_set(e, QC_ERR_FORMAT, "%s: expected unsigned byte images [N, rows, cols]",
-                    path);
-    goto out;
-  }
-  if (qc_tensor_elems(&img) / n_img != per_image) {
-    st = qc_err_set(e, QC_ERR_INVALID,
-                    "calibration: model input '%s' takes %lld values per image; %s holds %lld",
-                    in->name, (long long)per_image, path,
-                    (long long)(qc_tensor_elems(&img) / n_img));
-    goto out;
-  }
-  if (n > n_img) n = (long)n_img;
-  idx = malloc((size_t)n_img * sizeof *idx);
-  if (!idx) {
-    st = qc_err_set(e, QC_ERR_NOMEM, "out of memory for the calibration subset");
-    goto out;
-  }
-  for (int64_t i = 0; i < n_img; i++) idx[i] = (int32_t)i;
-  uint64_t s = seed;
-  for (int64_t i = 0; i < n; i++) {
-    int64_t j = i + (int64_t)(splitmix(&s) % (uint64_t)(n_img - i));
-    int32_t t = idx[i];
-    idx[i] = idx[j];
-    idx[j] = t;
-  }
-  int64_t B = in->dims[0] > 0 ? in->dims[0] : CALIB_BATCH;
-  int nb = (int)((n + B - 1) / B);
-  c->t = calloc((size_t)nb, sizeof *c->t);
-  if (!c->t) {
-    st = qc_err_set(e, QC_ERR_NOMEM, "out of memory for calibration batches");
-    goto out;
-  }
-  float lut[256];
-  for (int p = 0; p < 256; p++) lut[p] = ((float)p / 255.0f - (float)mean) / (float)std;
-  const uint8_t *px = img.data;
-  for (int b = 0; b < nb; b++) {
-    int64_t start = (int64_t)b * B, m = n - start < B ? n - start : B;
-    /* A fixed batch dim takes B images: the last batch repeats images of the subset. */
-    int64_t rows = in->dims[0] > 0 ? B : m;
-    qc_tensor *t = &c->t[b];
-    t->dtype = QC_DT_F32;
-    t->rank = in->rank;
-    memcpy(t->dims, in->dims, sizeof t->dims);
-    t->dims[0] = rows;
-    float *x = malloc((size_t)(rows * per_image) * sizeof *x);
-    if (!x) {
-      st = qc_err_set(e, QC_ERR_NOMEM, "out of memory for calibration batches");
-      goto out;
-    }
-    t->data = x;
-    c->n = b + 1;
-    for (int64_t r = 0; r < rows; r++) {
-      const uint8_t *src = px + (int64_t)idx[start + r % m] * per_image;
-      for (int64_t k = 0; k < per_image; k++) x[r * per_image + k] = lut[src[k]];
-    }
-  }
-out:
-  if (st) calib_free(c);
-  free(idx);
-  free(img.data);
-  return st;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static bool ends_with(const char *s, const char *suf)
 {
   size_t n = strlen(s), k = strlen(suf);
   return n >= k && strcmp(s + n - k, suf) == 0;
-}
-
-/* The list of .npy files DATA names: one file, a folder (sorted), or "a.npy,b.npy". */
-static qc_status npy_list(const char *data, char ***out, int *n_out, qc_err *e)
-{
-  char **v = calloc(MAX_NPY, sizeof *v);
-  int n = 0;
-  qc_status st = QC_OK;
-  if (!v) return qc_err_set(e, QC_ERR_NOMEM, "out of memory");
-  struct stat sb;
-  if (!strchr(data, ',') && stat(data, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-    DIR *d = opendir(data);
-    if (!d) {
-      free(v);
-      return qc_err_set(e, QC_ERR_IO, "%s: cannot open the calibration folder", data);
-    }
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL && !st) {
-      if (de->d_name[0] == '.' || !ends_with(de->d_name, ".npy")) continue;
-      if (n == MAX_NPY) {
-        st = qc_err_set(e, QC_ERR_UNSUPPORTED, "%s: more than %d .npy files", data, MAX_NPY);
-        break;
-      }
-      size_t len = strlen(data) + strlen(de->d_name) + 2;
-      v[n] = malloc(len);
-      if (!v[n]) {
-        st = qc_err_set(e, QC_ERR_NOMEM, "out of memory");
-        break;
-      }
-      snprintf(v[n++], len, "%s/%s", data, de->d_name);
-    }
-    closedir(d);
-    if (!st && n == 0)
-      st = qc_err_set(e, QC_ERR_INVALID, "calibration: %s holds no .npy files", data);
-    if (!st) qsort(v, (size_t)n, sizeof *v, cmp_str);
-  } else {
-    const char *p = data;
-    while (!st) {
-      const char *q = strchr(p, ',');
-      size_t len = q ? (size_t)(q - p) : strlen(p);
-      if (len == 0) {
-        st = qc_err_set(e, QC_ERR_USAGE, "--calib: empty file name in '%s'", data);
-        break;
-      }
-      if (n == MAX_NPY) {
-        st = qc_err_set(e, QC_ERR_UNSUPPORTED, "--calib: more than %d files", MAX_NPY);
-        break;
-      }
-      v[n] = malloc(len + 1);
-      if (!v[n]) {
-        st = qc_err_set(e, QC_ERR_NOMEM, "out of memory");
-        break;
-      }
-      memcpy(v[n], p, len);
-      v[n++][len] = 0;
-      if (!q) break;
-      p = q + 1;
-    }
-  }
-  if (st) {
-    for (int i = 0; i < n; i++) free(v[i]);
-    free(v);
-    return st;
-  }
-  *out = v;
-  *n_out = n;
-  return QC_OK;
-}
-
-/* Checks one NPY batch against the model input: float32, same rank, fixed dims equal,
-   at least one row. */
-static qc_status check_batch(const qc_graph *g, const qc_value *in, const char *file,
-                             const qc_tensor *t, qc_err *e)
-{
-  char want[256], got[256];
-  qc_cli_shape_str(g, in->rank, in->dims, want, sizeof want);
-  qc_cli_shape_str(g, t->rank, t->dims, got, sizeof got);
-  if (t->dtype != QC_DT_F32)
-    return qc_err_set(e, QC_ERR_INVALID,
-                      "calibration: %s holds %s %s; model input '%s' is float32 %s", file,
-                      qc_dtype_name(t->dtype), got, in->name, want);
-  if (t->rank != in->rank)
-    return qc_err_set(e, QC_ERR_INVALID,
-                      "calibration: %s has shape %s; model input '%s' is %s (rank %d)", file,
-                      got, in->name, want, in->rank);
-  for (int i = 0; i < in->rank; i++)
-    if (in->dims[i] >= 0 && t->dims[i] != in->dims[i])
-      return qc_err_set(e, QC_ERR_INVALID,
-                        "calibration: %s has shape %s; model input '%s' is %s (dim %d)", file,
-                        got, in->name, want, i);
-  if (qc_tensor_elems(t) == 0)
-    return qc_err_set(e, QC_ERR_INVALID, "calibration: %s is empty (shape %s)", file, got);
-  return QC_OK;
-}
-
-static qc_status calib_npy(const qc_graph *g, const qc_value *in, const char *data, long limit,
-                           calib_set *c, qc_err *e)
-{
-  char **files = NULL;
-  int n = 0;
-  qc_status st = npy_list(data, &files, &n, e);
-  if (st) return st;
-  if (limit > 0 && limit < n) {
-    for (int i = (int)limit; i < n; i++) free(files[i]);
-    n = (int)limit;
-  }
-  c->t = calloc((size_t)n, sizeof *c->t);
-  if (!c->t) st = qc_err_set(e, QC_ERR_NOMEM, "out of memory");
-  for (int i = 0; i < n && !st; i++) {
-    st = qc_npy_read(files[i], &c->t[i], e);
-    if (st) break;
-    c->n = i + 1;
-    st = check_batch(g, in, files[i], &c->t[i], e);
-  }
-  for (int i = 0; i < n; i++) free(files[i]);
-  free(files);
-  if (st) calib_free(c);
-  return st;
 }
 
 /* ---- outputs ---------------------------------------------------------------------------- */
@@ -429,69 +187,27 @@ static void print_summary(const qc_quant_report *r, const char *out, const char 
 
 int qc_cmd_quantize(int argc, char **argv)
 {
-  enum {
-    O_METHOD = 256, O_PCT, O_SEED, O_MEAN, O_STD, O_DIR, O_FL, O_REPORT, O_IR, O_NO_FOLD
-  };
+  enum { O_REPORT = 256, O_IR, O_NO_FOLD };
   static const struct option longopts[] = {
-      {"scheme", required_argument, NULL, 's'},    {"calib", required_argument, NULL, 'c'},
-      {"calib-n", required_argument, NULL, 'n'},   {"calib-method", required_argument, NULL, O_METHOD},
-      {"percentile", required_argument, NULL, O_PCT}, {"seed", required_argument, NULL, O_SEED},
-      {"mean", required_argument, NULL, O_MEAN},   {"std", required_argument, NULL, O_STD},
-      {"data-dir", required_argument, NULL, O_DIR}, {"first-last", required_argument, NULL, O_FL},
+      QC_CLI_QUANT_LONGOPTS,
       {"threads", required_argument, NULL, 't'},   {"output", required_argument, NULL, 'o'},
       {"report", required_argument, NULL, O_REPORT}, {"ir", required_argument, NULL, O_IR},
       {"no-fold", no_argument, NULL, O_NO_FOLD},   {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
-  const char *scheme = NULL, *calib = NULL, *out = NULL, *report = NULL, *ir = NULL;
-  const char *dir = DEFAULT_DATA_DIR, *method = "percentile";
-  long calib_n = 0, threads = 0, seed = 0;
-  double mean = 0, std = 1, pct = 99.99;
-  bool have_pct = false, norm = false, first_last_8 = true;
+  const char *out = NULL, *report = NULL, *ir = NULL;
+  long threads = 0;
+  qc_cli_quant_args qa;
+  qc_cli_quant_args_init(&qa);
   qc_cli_load_opts lo = {true, 0};
   int c, rc;
   opterr = 0;
   optind = 1;
   while ((c = getopt_long(argc, argv, ":hs:c:n:t:o:", longopts, NULL)) != -1) {
+    int k = qc_cli_quant_opt("quantize", &qa, c, optarg, &rc);
+    if (k < 0) return rc;
+    if (k > 0) continue;
     switch (c) {
-    case 's': scheme = optarg; break;
-    case 'c': calib = optarg; break;
-    case 'n':
-      if (!qc_cli_parse_long("quantize", "--calib-n", optarg, 1, 60000, &calib_n, &rc))
-        return rc;
-      break;
-    case O_METHOD:
-      if (strcmp(optarg, "minmax") && strcmp(optarg, "percentile") && strcmp(optarg, "mse"))
-        return qc_cli_usage_error("quantize",
-                                  "--calib-method: '%s' is not minmax, percentile or mse",
-                                  optarg);
-      method = optarg;
-      break;
-    case O_PCT:
-      if (!qc_cli_parse_double("quantize", "--percentile", optarg, &pct, &rc)) return rc;
-      if (!(pct > 0 && pct <= 100))
-        return qc_cli_usage_error("quantize", "--percentile: %s is not in (0, 100]", optarg);
-      have_pct = true;
-      break;
-    case O_SEED:
-      if (!qc_cli_parse_long("quantize", "--seed", optarg, 0, 2147483647L, &seed, &rc))
-        return rc;
-      break;
-    case O_MEAN:
-      if (!qc_cli_parse_double("quantize", "--mean", optarg, &mean, &rc)) return rc;
-      norm = true;
-      break;
-    case O_STD:
-      if (!qc_cli_parse_double("quantize", "--std", optarg, &std, &rc)) return rc;
-      if (!(std > 0)) return qc_cli_usage_error("quantize", "--std: %s must be > 0", optarg);
-      norm = true;
-      break;
-    case O_DIR: dir = optarg; break;
-    case O_FL:
-      if (strcmp(optarg, "8") == 0) first_last_8 = true;
-      else if (strcmp(optarg, "same") == 0) first_last_8 = false;
-      else return qc_cli_usage_error("quantize", "--first-last: '%s' is not 8 or same", optarg);
-      break;
     case 't':
       if (!qc_cli_parse_long("quantize", "--threads", optarg, 1, 1024, &threads, &rc))
         return rc;
@@ -516,42 +232,14 @@ int qc_cmd_quantize(int argc, char **argv)
   if (optind >= argc) return qc_cli_usage_error("quantize", "missing MODEL");
   if (optind + 1 < argc)
     return qc_cli_usage_error("quantize", "unexpected argument '%s'", argv[optind + 1]);
-  if (!scheme)
+  if (!qa.scheme)
     return qc_cli_usage_error("quantize", "missing --scheme (w8a8, w4a8, w4a4 or a config file)");
-  if (!*scheme) return qc_cli_usage_error("quantize", "--scheme: empty");
-  if (!calib)
-    return qc_cli_usage_error("quantize", "missing --calib (fashion-mnist or .npy batches)");
-  if (!*calib) return qc_cli_usage_error("quantize", "--calib: empty");
-  if (!out) return qc_cli_usage_error("quantize", "missing -o OUT.onnx");
-  if (have_pct && strcmp(method, "percentile") != 0)
-    return qc_cli_usage_error("quantize", "--percentile needs --calib-method percentile");
-  bool fashion = strcmp(calib, "fashion-mnist") == 0;
-  if (!fashion && norm)
-    return qc_cli_usage_error("quantize",
-                              "--mean/--std apply to --calib fashion-mnist only (NPY batches "
-                              "are used as they are)");
-  const char *path = argv[optind];
-
+  if (qa.scheme[0] && qa.calib && qa.calib[0] && !out)
+    return qc_cli_usage_error("quantize", "missing -o OUT.onnx");
   qc_uniform_opts o;
-  qc_uniform_opts_default(&o);
-  if (strcmp(scheme, "w8a8") == 0) o.w_bits = 8, o.a_bits = 8;
-  else if (strcmp(scheme, "w4a8") == 0) o.w_bits = 4, o.a_bits = 8;
-  else if (strcmp(scheme, "w4a4") == 0) o.w_bits = 4, o.a_bits = 4;
-  else {
-    struct stat sb;
-    if (stat(scheme, &sb) != 0)
-      return qc_cli_usage_error("quantize",
-                                "--scheme: '%s' is not w8a8, w4a8, w4a4 or an existing config "
-                                "file",
-                                scheme);
-    o.config_path = scheme;
-  }
-  o.first_last_8bit = first_last_8;
-  o.calib.method = strcmp(method, "minmax") == 0 ? QC_CALIB_MINMAX
-                   : strcmp(method, "mse") == 0  ? QC_CALIB_MSE
-                                                 : QC_CALIB_PERCENTILE;
-  o.calib.percentile = pct;
-  o.threads = (int)threads;
+  if (!qc_cli_quant_finish("quantize", &qa, (int)threads, &o, &rc)) return rc;
+  if (!out) return qc_cli_usage_error("quantize", "missing -o OUT.onnx");
+  const char *path = argv[optind];
   lo.threads = (int)threads;
 
   /* Default report: OUT with .onnx replaced by .json (or .json appended). */
@@ -569,56 +257,22 @@ int qc_cmd_quantize(int argc, char **argv)
 
   qc_err e = {0};
   qc_graph *g = NULL;
-  calib_set cs = {0};
   qc_quant_report rep = {0};
   bool have_rep = false;
   char *ir_text = NULL;
   char t_out[4200] = "", t_rep[4200] = "", t_ir[4200] = "";
+  long samples = 0;
+  int n_batches = 0;
   rc = QC_EXIT_OK;
   if (qc_cli_load_model(path, &lo, &g, &e)) goto fail;
-  if (g->n_inputs != 1) {
-    qc_err_set(&e, QC_ERR_UNSUPPORTED,
-               "quantize needs a model with one input; this one has %d", g->n_inputs);
-    goto fail;
-  }
-  const qc_value *in = &g->values[g->inputs[0]];
-  char sh[256];
-  qc_cli_shape_str(g, in->rank, in->dims, sh, sizeof sh);
-  if (in->dtype != QC_DT_F32 || in->rank < 1) {
-    qc_err_set(&e, QC_ERR_UNSUPPORTED, "quantize needs a float32 input [batch, ...]; '%s' is %s %s",
-               in->name, qc_dtype_name(in->dtype), sh);
-    goto fail;
-  }
-  for (int i = 1; i < in->rank; i++)
-    if (in->dims[i] < 0) {
-      qc_err_set(&e, QC_ERR_UNSUPPORTED,
-                 "model input '%s' %s: quantize needs every dim but the batch dim fixed",
-                 in->name, sh);
-      goto fail;
-    }
-
-  if (fashion) {
-    if (calib_fashion(in, dir, calib_n ? calib_n : DEFAULT_CALIB_N, (uint64_t)seed, mean, std,
-                      &cs, &e))
-      goto fail;
-  } else if (calib_npy(g, in, calib, calib_n, &cs, &e)) {
-    goto fail;
-  }
-  long samples = 0;
-  for (int i = 0; i < cs.n; i++) samples += (long)cs.t[i].dims[0];
-
-  if (qc_quantize_uniform(g, &o, cs.t, cs.n, &rep, &e)) goto fail;
+  if (qc_cli_quantize(g, path, &qa, &o, &rep, &samples, &n_batches, &e)) goto fail;
   have_rep = true;
-  if (rep.n_layers <= 0) {
-    qc_err_set(&e, QC_ERR_UNSUPPORTED, "%s: no layer to quantize (no Conv, Gemm or MatMul)",
-               path);
-    goto fail;
-  }
 
   /* Everything goes to temporary files first; renamed only when all are complete. */
   if (make_temp(out, t_out, sizeof t_out, &e)) goto fail;
   if (qc_onnx_save(g, t_out, &e)) goto fail;
-  report_meta meta = {path, scheme, calib, method, samples, cs.n, pct, first_last_8};
+  report_meta meta = {path, qa.scheme, qa.calib, qa.method, samples, n_batches, qa.pct,
+                      qa.first_last_8};
   if (make_temp(report, t_rep, sizeof t_rep, &e)) goto fail;
   if (write_report(t_rep, report, &meta, &rep, &e)) goto fail;
   if (ir) {
@@ -662,7 +316,6 @@ done:
   if (t_ir[0]) unlink(t_ir);
   free(ir_text);
   if (have_rep) qc_quant_report_free(&rep);
-  calib_free(&cs);
   qc_graph_free(g);
   return rc;
 }

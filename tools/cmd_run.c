@@ -4,18 +4,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "artifact.h"
 #include "cli.h"
 #include "data.h"
 #include "interp.h"
 
 static const char usage[] =
-    "usage: quantc run MODEL --input [NAME=]FILE.npy [--input ...]\n"
+    "usage: quantc run MODEL|DIR --input [NAME=]FILE.npy [--input ...]\n"
     "                        [--output FILE.npy [--output ...] | --output DIR/] [--threads N]\n"
     "\n"
     "Runs the model once in the reference interpreter. Inputs are NPY files in C order (any\n"
     "dtype quantc knows: float16/32/64, int8-64, uint8-64, bool) and must match the model's\n"
     "inputs in dtype, rank and fixed dims; symbolic dims take the size of the data and must\n"
-    "agree between inputs.\n"
+    "agree between inputs. DIR, an artifact of 'quantc compile', runs its compiled code through\n"
+    "the runtime instead (fixed shapes; --threads default 1).\n"
     "\n"
     "options:\n"
     "  -i, --input [NAME=]FILE  an input; given in the order of the model's inputs, or bound\n"
@@ -155,6 +157,9 @@ int qc_cmd_run(int argc, char **argv)
     return qc_cli_usage_error("run", "unexpected argument '%s'", argv[optind + 1]);
   const char *path = argv[optind];
   lo.threads = (int)threads;
+  /* A compiled artifact (quantc compile -o DIR) runs through the runtime instead. */
+  if (qc_cli_is_artifact(path))
+    return qc_cli_run_artifact(path, in_args, n_in, out_args, n_out, (int)threads);
 
   qc_err e = {0};
   qc_graph *g = NULL;

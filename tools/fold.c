@@ -143,3 +143,16 @@ qc_status qc_cli_load_model(const char *path, const qc_cli_load_opts *opts, qc_g
   *out = g;
   return QC_OK;
 }
+
+qc_status qc_cli_run_passes(qc_graph *g, const char *const *names, int n, qc_err *e)
+{
+  qc_fold_opts fold = {eval_node, NULL, 0};
+  qc_pass pipeline[16];
+  if (n > 16) return qc_err_set(e, QC_ERR_INTERNAL, "too many passes (%d)", n);
+  for (int i = 0; i < n; i++) {
+    void *ctx = strcmp(names[i], "fold-constants") == 0 ? &fold : NULL;
+    qc_status st = qc_pass_builtin(names[i], ctx, &pipeline[i], e);
+    if (st) return st;
+  }
+  return qc_pass_run_pipeline(g, pipeline, n, true, e);
+}

@@ -14,10 +14,13 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  inspect MODEL        per-layer shapes, parameters and MACs of an ONNX model\n"
-    "  run MODEL            run a model on NPY inputs, write NPY outputs\n"
+    "  run MODEL|DIR        run a model (or an artifact) on NPY inputs, write NPY outputs\n"
     "  eval MODEL           top-1 accuracy on a data set (Fashion-MNIST)\n"
     "  quantize MODEL       integer-only quantization: ONNX (QDQ), report, integer IR\n"
     "  finetune MODEL       train a model's weights (SGD/Adam, distillation, checkpoints)\n"
+    "  compile MODEL -o DIR compile to native code: an artifact folder (kernels, weights)\n"
+    "  verify DIR           compare an artifact layer by layer with the interpreter\n"
+    "  bench DIR            per-layer timings of an artifact\n"
     "  help [COMMAND]       this text, or a command's (same as COMMAND --help)\n"
     "\n"
     "exit codes:\n"
@@ -42,6 +45,9 @@ static const command commands[] = {
     {"eval", qc_cmd_eval},
     {"quantize", qc_cmd_quantize},
     {"finetune", qc_cmd_finetune},
+    {"compile", qc_cmd_compile},
+    {"verify", qc_cmd_verify},
+    {"bench", qc_cmd_bench},
 };
 
 static const command *find(const char *name)
