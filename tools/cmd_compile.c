@@ -84,6 +84,36 @@ static qc_status fix_batch(qc_graph *g, int64_t batch, qc_err *e)
   return QC_OK;
 }
 
+/* Normalises IR text in place for the reload check: drops the "  sym NAME" lines (the export
+   writes only the symbols values still use) and the values' quantization annotations
+   "] q(...)" (the quantc-domain export keeps the integer ops with all their attributes, which
+   is what the arithmetic depends on, but not the scales noted on values). */
+static void strip_syms(char *t)
+{
+  char *w = t;
+  for (char *r = t; *r;) {
+    char *nl = strchr(r, '\n');
+    size_t len = nl ? (size_t)(nl - r + 1) : strlen(r);
+    if (strncmp(r, "  sym ", 6) == 0) {
+      r += len;
+      continue;
+    }
+    char *end = r + len;
+    while (r < end) {
+      if (r + 4 <= end && strncmp(r, "] q(", 4) == 0) {
+        char *close = memchr(r, ')', (size_t)(end - r));
+        if (close) {
+          *w++ = ']';
+          r = close + 1;
+          continue;
+        }
+      }
+      *w++ = *r++;
+    }
+  }
+  *w = 0;
+}
+
 /* The graph reference.onnx holds must read back as the graph compiled. */
 static qc_status check_reload(const qc_graph *g, const char *path, qc_err *e)
 {
@@ -101,7 +131,8 @@ static qc_status check_reload(const qc_graph *g, const char *path, qc_err *e)
   char *a = qc_print(g, true), *b = qc_print(r, true);
   st = QC_OK;
   if (!a || !b) st = qc_err_set(e, QC_ERR_NOMEM, "out of memory printing the graph");
-  else if (strcmp(a, b) != 0) {
+  else if (strip_syms(a), strip_syms(b), strcmp(a, b) != 0) {
+
     size_t i = 0, line = 1;
     while (a[i] && a[i] == b[i]) line += a[i++] == '\n';
     st = qc_err_set(e, QC_ERR_INTERNAL,
@@ -164,6 +195,20 @@ static void human_bytes(uint64_t b, char *buf, size_t cap)
   if (b >= (1u << 20)) snprintf(buf, cap, "%.2f MiB (%llu bytes)", (double)b / 1048576.0, (unsigned long long)b);
   else if (b >= 1024) snprintf(buf, cap, "%.1f KiB (%llu bytes)", (double)b / 1024.0, (unsigned long long)b);
   else snprintf(buf, cap, "%llu bytes", (unsigned long long)b);
+}
+
+/* The enabled features only ("+avx2,+fma,..."): the full LLVM string lists every one. */
+static void print_features(const char *f)
+{
+  printf("  features   ");
+  int n = 0;
+  for (const char *p = f; *p;) {
+    const char *q = strchr(p, ',');
+    size_t len = q ? (size_t)(q - p) : strlen(p);
+    if (*p == '+') printf("%s%.*s", n++ ? "," : "", (int)len - 1, p + 1);
+    p += len + (q ? 1 : 0);
+  }
+  printf("%s\n", n ? "" : "(none)");
 }
 
 static bool valid_prefix(const char *p)
@@ -310,6 +355,7 @@ int qc_cmd_compile(int argc, char **argv)
   {
     char ref[4400];
     qc_onnx_export_opts xo = {true};
+    g->opset = 17; /* the graph has opset-17 semantics (the importer rewrote older forms) */
     snprintf(ref, sizeof ref, "%s/reference.onnx", tmp);
     if (qc_onnx_save_ex(g, &xo, ref, &e)) goto fail;
     if (check_reload(g, ref, &e)) goto fail;
@@ -324,7 +370,7 @@ int qc_cmd_compile(int argc, char **argv)
   human_bytes(cr.weights_bytes, weights, sizeof weights);
   printf("compiled %s -> %s/\n", path, dir);
   printf("  target     %s, cpu %s\n", cr.target, cr.cpu);
-  printf("  features   %s\n", cr.features[0] ? cr.features : "(none)");
+  print_features(cr.features);
   printf("  scheme     %s%s\n", quantize ? qa.scheme : "fp32",
          quantize ? "" : " (float kernels)");
   printf("  int8 path  %s\n", cr.int8_path);
