@@ -1,8 +1,815 @@
-/* STUB until the conv/GEMM emitter lands (owner: cgconv helper). */
+/* Convolution and GEMM kernels: every conv (groups, depthwise, strides, dilations, pads) and
+ * every Gemm is one packed GEMM per (image, group), C[i][j] = sum_k A[i][k] * B[k][j], with
+ * A broadcast one word at a time and B read as vectors of VL words:
+ *
+ *   conv orientation: A = weights (i = output channel, packed at compile time),
+ *                     B = im2col panel of the input in scratch (j = output pixel),
+ *                     C = y[c][pixel], contiguous in pixels;
+ *   gemm orientation: A = input rows packed in scratch (i = row),
+ *                     B = weights packed at compile time (j = output channel),
+ *                     C = y[row][c], contiguous in channels (Gemm and 1x1-spatial convs).
+ *
+ * A "word" is 4 bytes along K: one f32, two int16 (vpmaddwd pairs), or four 8-bit values
+ * (vpdpbusd / sdot quads). A register tile is MR rows x NV vectors; bias (and the compensation of
+ * the u8/s8 conversion of the dot-product paths) initialises the accumulators, the epilogue
+ * requantizes / clamps / adds the residual and stores. Integer arithmetic follows
+ * docs/integer-semantics.md exactly (interp/k_qc.c is the reference). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cg.h"
+
+typedef enum {
+  CV_F32,  /* fma over f32 */
+  CV_S16,  /* int16 pairs, multiply-add of pairs into i32 (vpmaddwd or its generic form) */
+  CV_U8Q,  /* u8 x s8 quads (vpdpbusd): activations biased to u8 */
+  CV_S8Q,  /* s8 x s8 quads (sdot): activations biased to s8 */
+} cv_kind;
+
+#define CV_MAX_MR 12
+#define CV_MAX_NV 4
+
+typedef struct {
+  const cg_conv_spec *s;
+  cv_kind kind;
+  bool gemm;         /* orientation (see the file comment) */
+  bool is_int;
+  int kgs;           /* K elements per word: 1, 2 or 4 */
+  int VL, MR, NV, TW;/* lanes per vector, tile rows, vectors per tile row, TW = NV * VL */
+  int64_t G, cin_g, cout_g, P, K, Kg;
+  int64_t NB, PBn;   /* conv: pixels per block (multiple of TW) and number of blocks */
+  int64_t CC, CCn;   /* channels per chunk and number of chunks */
+  int64_t RB, RBn;   /* gemm: rows per block (multiple of MR) and blocks */
+  int64_t Npad;      /* gemm: output channels padded to TW */
+  int64_t ldb;       /* words per row of B */
+  int64_t w_off;     /* packed weights (A for conv, B for gemm) in the weights section */
+  int64_t bias_off, mult_off, shift_off; /* per channel arrays (padded to Npad for gemm) */
+  uint8_t act_xor;   /* applied to 8-bit activations: 0 or 0x80 */
+  LLVMTypeRef wt, vt;/* word type (f32 / i32) and <VL x wt> */
+  LLVMValueRef arena, weights, scratch;
+  cg_module *m;
+} cv;
+
+/* ---- small IR helpers ------------------------------------------------------------------ */
+
+static LLVMValueRef splat(cg_module *m, LLVMValueRef x, int n)
+{
+  LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(x), (unsigned)n);
+  LLVMValueRef v = LLVMBuildInsertElement(m->b, LLVMGetUndef(vt), x, cg_i32c(m, 0), "");
+  LLVMValueRef zeros = LLVMConstNull(LLVMVectorType(m->i32, (unsigned)n));
+  return LLVMBuildShuffleVector(m->b, v, LLVMGetUndef(vt), zeros, "");
+}
+
+static LLVMValueRef csplat(LLVMTypeRef t, long long v, int n, bool is_float)
+{
+  LLVMValueRef c = is_float ? LLVMConstReal(t, (double)v) : LLVMConstInt(t, (unsigned long long)v, 1);
+  LLVMValueRef e[64];
+  for (int i = 0; i < n; i++) e[i] = c;
+  return LLVMConstVector(e, (unsigned)n);
+}
+
+static LLVMValueRef fcsplat(LLVMTypeRef t, float v, int n)
+{
+  LLVMValueRef c = LLVMConstReal(t, v);
+  LLVMValueRef e[64];
+  for (int i = 0; i < n; i++) e[i] = c;
+  return LLVMConstVector(e, (unsigned)n);
+}
+
+/* Calls a target or overloaded intrinsic by its full (mangled) name. */
+static LLVMValueRef call_intr(cg_module *m, const char *name, LLVMTypeRef ret, LLVMValueRef *args,
+                              unsigned n)
+{
+  LLVMTypeRef pt[8];
+  for (unsigned i = 0; i < n; i++) pt[i] = LLVMTypeOf(args[i]);
+  LLVMTypeRef ft = LLVMFunctionType(ret, pt, n, 0);
+  LLVMValueRef fn = LLVMGetNamedFunction(m->mod, name);
+  if (!fn) fn = LLVMAddFunction(m->mod, name, ft);
+  return LLVMBuildCall2(m->b, ft, fn, args, n, "");
+}
+
+/* Vector type suffix of intrinsic names: v8f32, v16i8, ... */
+static void vsuffix(char *buf, size_t n, LLVMTypeRef vt)
+{
+  LLVMTypeRef et = LLVMGetElementType(vt);
+  unsigned lanes = LLVMGetVectorSize(vt);
+  if (LLVMGetTypeKind(et) == LLVMFloatTypeKind) snprintf(buf, n, "v%uf32", lanes);
+  else snprintf(buf, n, "v%ui%u", lanes, LLVMGetIntTypeWidth(et));
+}
+
+static LLVMValueRef gep(cg_module *m, LLVMTypeRef et, LLVMValueRef p, LLVMValueRef idx)
+{
+  return LLVMBuildGEP2(m->b, et, p, &idx, 1, "");
+}
+
+/* Typed pointer: base (i8*) + byte offset (constant) cast to et*. */
+static LLVMValueRef tptr(cg_module *m, LLVMValueRef base, int64_t off, LLVMTypeRef et)
+{
+  return cg_ptr_at(m, base, off, et);
+}
+
+static LLVMValueRef load_al(cg_module *m, LLVMTypeRef t, LLVMValueRef p, unsigned align)
+{
+  LLVMValueRef v = LLVMBuildLoad2(m->b, t, p, "");
+  LLVMSetAlignment(v, align);
+  return v;
+}
+
+static void store_al(cg_module *m, LLVMValueRef v, LLVMValueRef p, unsigned align)
+{
+  LLVMValueRef s = LLVMBuildStore(m->b, v, p);
+  LLVMSetAlignment(s, align);
+}
+
+static LLVMValueRef imin(cg_module *m, LLVMValueRef a, LLVMValueRef b)
+{
+  return LLVMBuildSelect(m->b, LLVMBuildICmp(m->b, LLVMIntSLT, a, b, ""), a, b, "");
+}
+
+static LLVMValueRef imax(cg_module *m, LLVMValueRef a, LLVMValueRef b)
+{
+  return LLVMBuildSelect(m->b, LLVMBuildICmp(m->b, LLVMIntSGT, a, b, ""), a, b, "");
+}
+
+static LLVMTypeRef dt_type(cg_module *m, qc_dtype t)
+{
+  switch (t) {
+  case QC_DT_F32: return m->f32;
+  case QC_DT_U8: case QC_DT_I8: return m->i8;
+  case QC_DT_U16: case QC_DT_I16: return m->i16;
+  default: return m->i32;
+  }
+}
+
+static int dt_bytes(qc_dtype t)
+{
+  switch (t) {
+  case QC_DT_U8: case QC_DT_I8: return 1;
+  case QC_DT_U16: case QC_DT_I16: return 2;
+  default: return 4;
+  }
+}
+
+static bool dt_unsigned(qc_dtype t) { return t == QC_DT_U8 || t == QC_DT_U16; }
+
+/* ---- planning ----------------------------------------------------------------------------- */
+
+static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+static int32_t wget(const cg_conv_spec *s, int64_t i)
+{
+  if (s->w_dt == QC_DT_I4) {
+    int v = (((const uint8_t *)s->wt)[i >> 1] >> ((i & 1) * 4)) & 15;
+    return v >= 8 ? v - 16 : v;
+  }
+  return ((const int8_t *)s->wt)[i];
+}
+
+static qc_status plan(cg_module *m, const cg_conv_spec *s, cv *c, qc_err *e)
+{
+  memset(c, 0, sizeof *c);
+  c->m = m;
+  c->s = s;
+  const cg_target *t = m->t;
+  if (s->n < 1 || s->c_in < 1 || s->c_out < 1 || s->h < 1 || s->w < 1 || s->oh < 1 || s->ow < 1 ||
+      s->kh < 1 || s->kw < 1 || s->stride_h < 1 || s->stride_w < 1 || s->dil_h < 1 ||
+      s->dil_w < 1 || s->group < 1 || s->c_in % s->group || s->c_out % s->group)
+    return qc_err_set(e, QC_ERR_INVALID, "node '%s': inconsistent conv geometry", s->name);
+  c->is_int = s->x_dt != QC_DT_F32;
+  if (c->is_int) {
+    if ((s->x_dt != QC_DT_U8 && s->x_dt != QC_DT_I8) || (s->w_dt != QC_DT_I8 && s->w_dt != QC_DT_I4))
+      return qc_err_set(e, QC_ERR_UNSUPPORTED, "node '%s': integer conv of %s x %s is not compiled",
+                        s->name, qc_dtype_name(s->x_dt), qc_dtype_name(s->w_dt));
+    if (s->y_dt != QC_DT_U8 && s->y_dt != QC_DT_I8 && s->y_dt != QC_DT_I16 && s->y_dt != QC_DT_I32)
+      return qc_err_set(e, QC_ERR_UNSUPPORTED, "node '%s': integer conv output %s", s->name,
+                        qc_dtype_name(s->y_dt));
+    if (!s->mult || !s->shift)
+      return qc_err_set(e, QC_ERR_INVALID, "node '%s': integer conv without mult/shift", s->name);
+  } else if (s->w_dt != QC_DT_F32 || s->y_dt != QC_DT_F32) {
+    return qc_err_set(e, QC_ERR_UNSUPPORTED, "node '%s': float conv with %s weights", s->name,
+                      qc_dtype_name(s->w_dt));
+  }
+  c->G = s->group;
+  c->cin_g = s->c_in / s->group;
+  c->cout_g = s->c_out / s->group;
+  c->P = s->oh * s->ow;
+  c->K = c->cin_g * s->kh * s->kw;
+  c->gemm = s->h == 1 && s->w == 1 && s->oh == 1 && s->ow == 1 && s->kh == 1 && s->kw == 1 &&
+            s->group == 1 && s->pad_t == 0 && s->pad_l == 0;
+
+  c->VL = t->f32_lanes;
+  if (!c->is_int) {
+    c->kind = CV_F32, c->kgs = 1;
+  } else {
+    switch (t->i8) {
+    case CG_I8_AVX512_VNNI: case CG_I8_AVX_VNNI:
+      c->kind = CV_U8Q, c->kgs = 4;
+      if (t->i8 == CG_I8_AVX_VNNI) c->VL = 8;
+      c->act_xor = s->x_dt == QC_DT_I8 ? 0x80 : 0;
+      break;
+    case CG_I8_NEON_SDOT:
+      c->kind = CV_S8Q, c->kgs = 4;
+      c->act_xor = s->x_dt == QC_DT_U8 ? 0x80 : 0;
+      break;
+    default: c->kind = CV_S16, c->kgs = 2; break;
+    }
+  }
+  /* Registers: 16 vector registers (SSE/AVX2) or 32 (AVX-512, NEON); MR x NV accumulators plus
+     NV B vectors and one broadcast. */
+  bool r32 = t->vec_bytes == 64 || !strcmp(t->name, "aarch64") || c->VL == 16;
+  c->MR = r32 ? 8 : 6;
+  c->NV = r32 ? 3 : 2;
+  if (c->gemm) c->NV = r32 ? 2 : 2, c->MR = r32 ? 8 : 6;
+  c->TW = c->NV * c->VL;
+  c->Kg = cdiv(c->K, c->kgs);
+  c->wt = c->kind == CV_F32 ? m->f32 : m->i32;
+  c->vt = LLVMVectorType(c->wt, (unsigned)c->VL);
+
+  /* Tasks: enough for 16 threads on big layers, each big enough to amortise its packing. */
+  const int64_t want_tasks = 64;
+  if (!c->gemm) {
+    int64_t panel_words = (128 * 1024) / 4 / (c->Kg > 0 ? c->Kg : 1);
+    int64_t nb = panel_words / c->TW * c->TW;
+    if (nb < c->TW) nb = c->TW;
+    if (nb > 16 * c->TW) nb = 16 * c->TW;
+    if (nb > cdiv(c->P, c->TW) * c->TW) nb = cdiv(c->P, c->TW) * c->TW;
+    c->NB = nb;
+    c->PBn = cdiv(c->P, nb);
+    int64_t base = s->n * c->G * c->PBn;
+    int64_t tiles = cdiv(c->cout_g, c->MR);
+    int64_t chunks = base >= want_tasks ? 1 : cdiv(want_tasks, base);
+    int64_t min_tiles = 4; /* >= 4 * MR rows per im2col of the block */
+    if (chunks > tiles / min_tiles) chunks = tiles / min_tiles;
+    if (chunks < 1) chunks = 1;
+    c->CC = cdiv(tiles, chunks) * c->MR;
+    c->CCn = cdiv(c->cout_g, c->CC);
+    c->ldb = c->NB;
+  } else {
+    c->Npad = cdiv(s->c_out, c->TW) * c->TW;
+    c->RB = s->n <= 8 * c->MR ? cdiv(s->n, c->MR) * c->MR : 8 * c->MR;
+    c->RBn = cdiv(s->n, c->RB);
+    int64_t tiles = c->Npad / c->TW;
+    int64_t chunks = c->RBn >= want_tasks ? 1 : cdiv(want_tasks, c->RBn);
+    if (chunks > tiles / 2) chunks = tiles / 2;
+    if (chunks < 1) chunks = 1;
+    c->CC = cdiv(tiles, chunks) * c->TW;
+    c->CCn = cdiv(c->Npad, c->CC);
+    c->ldb = c->Npad;
+  }
+  return QC_OK;
+}
+
+/* Packs the weights (A for conv: per group, per MR-row tile [Kg][mr] words; B for gemm: [Kg][Npad]
+   words) and the per-channel arrays into the weights section. */
+static qc_status pack(cv *c, qc_err *e)
+{
+  cg_module *m = c->m;
+  const cg_conv_spec *s = c->s;
+  int64_t K = c->K, Kg = c->Kg, kgs = c->kgs;
+  int64_t nch = c->gemm ? c->Npad : s->c_out;
+  size_t bytes = (size_t)(c->gemm ? Kg * c->Npad : s->c_out * Kg) * 4;
+  uint8_t *buf = calloc(bytes ? bytes : 1, 1);
+  int32_t *bias = calloc((size_t)nch, 4), *mult = calloc((size_t)nch, 4),
+          *shift = calloc((size_t)nch, 4);
+  if (!buf || !bias || !mult || !shift) {
+    free(buf), free(bias), free(mult), free(shift);
+    return qc_err_set(e, QC_ERR_NOMEM, "node '%s': out of memory packing weights", s->name);
+  }
+  for (int64_t co = 0; co < s->c_out; co++) {
+    int64_t g = co / c->cout_g, cl = co % c->cout_g;
+    int64_t tile = cl / c->MR, r = cl % c->MR;
+    int64_t mr = c->cout_g - tile * c->MR < c->MR ? c->cout_g - tile * c->MR : c->MR;
+    int64_t wsum = 0;
+    for (int64_t k = 0; k < K; k++) {
+      int64_t src = co * K + k;
+      /* word index of (co, k) and the element inside the word */
+      int64_t word = c->gemm ? (k / kgs) * c->Npad + co
+                             : (g * c->cout_g + tile * c->MR) * Kg + (k / kgs) * mr + r;
+      int64_t sub = k % kgs;
+      if (c->kind == CV_F32) {
+        ((float *)buf)[word] = ((const float *)s->wt)[src];
+      } else {
+        int32_t w = wget(s, src);
+        wsum += w;
+        if (c->kind == CV_S16) ((int16_t *)buf)[word * 2 + sub] = (int16_t)w;
+        else buf[word * 4 + sub] = (uint8_t)(int8_t)w;
+      }
+    }
+    if (c->kind == CV_F32) {
+      float b = s->bias ? ((const float *)s->bias)[co] : 0.0f;
+      memcpy(&bias[co], &b, 4);
+    } else {
+      uint32_t b = s->bias ? (uint32_t)((const int32_t *)s->bias)[co] : 0;
+      /* (x + 128) * w summed = x * w + 128 * sum w, and (x - 128) likewise: the correction
+         is exact in wrapping int32 arithmetic. */
+      if (c->kind == CV_U8Q && c->act_xor) b -= (uint32_t)(128 * wsum);
+      if (c->kind == CV_S8Q && c->act_xor) b += (uint32_t)(128 * wsum);
+      bias[co] = (int32_t)b;
+      mult[co] = s->mult[co];
+      shift[co] = s->shift[co];
+    }
+  }
+  for (int64_t co = s->c_out; co < nch; co++) mult[co] = 1 << 30, shift[co] = 30;
+  c->w_off = cg_weights_add(m, buf, bytes, 64, e);
+  c->bias_off = cg_weights_add(m, bias, (size_t)nch * 4, 64, e);
+  if (c->is_int) {
+    c->mult_off = cg_weights_add(m, mult, (size_t)nch * 4, 64, e);
+    c->shift_off = cg_weights_add(m, shift, (size_t)nch * 4, 64, e);
+  }
+  free(buf), free(bias), free(mult), free(shift);
+  if (c->w_off < 0 || c->bias_off < 0 || c->mult_off < 0 || c->shift_off < 0) return e->code;
+  return QC_OK;
+}
+
+/* ---- activations into words --------------------------------------------------------------- */
+
+/* One activation element (i8 value as loaded, or f32) converted to its element in a word. */
+static LLVMValueRef act_elem(cv *c, LLVMValueRef x)
+{
+  cg_module *m = c->m;
+  switch (c->kind) {
+  case CV_F32: return x;
+  case CV_S16:
+    return c->s->x_dt == QC_DT_U8 ? LLVMBuildZExt(m->b, x, m->i16, "") : LLVMBuildSExt(m->b, x, m->i16, "");
+  default:
+    return c->act_xor ? LLVMBuildXor(m->b, x, LLVMConstInt(m->i8, c->act_xor, 0), "") : x;
+  }
+}
+
+/* The element type inside a word and the element standing for a zero activation. */
+static LLVMTypeRef elem_type(cv *c)
+{
+  return c->kind == CV_F32 ? c->m->f32 : c->kind == CV_S16 ? c->m->i16 : c->m->i8;
+}
+
+static LLVMValueRef zero_elem(cv *c)
+{
+  return act_elem(c, LLVMConstNull(c->kind == CV_F32 ? c->m->f32 : c->m->i8));
+}
+
+/* conv: B[kg][0..NB) for image n, group g, pixels [p0, p0 + NB) into scratch. Element (k, p)
+   lives at element ((k / kgs) * NB + p) * kgs + k % kgs. Pixels past P and k past K read as a
+   zero activation. */
+static void emit_im2col(cv *c, LLVMValueRef n, LLVMValueRef g, LLVMValueRef p0)
+{
+  cg_module *m = c->m;
+  const cg_conv_spec *s = c->s;
+  LLVMTypeRef et = elem_type(c), xt = dt_type(m, s->x_dt);
+  LLVMValueRef col = LLVMBuildBitCast(m->b, c->scratch, LLVMPointerType(et, 0), "");
+  LLVMValueRef x = tptr(m, c->arena, s->x_off, xt);
+  LLVMValueRef zero = zero_elem(c);
+  int64_t khw = s->kh * s->kw;
+  /* x plane base of (n, g): ((n * c_in) + g * cin_g) * h * w elements */
+  LLVMValueRef xbase = LLVMBuildMul(m->b,
+      LLVMBuildAdd(m->b, LLVMBuildMul(m->b, n, cg_i64c(m, s->c_in), ""),
+                   LLVMBuildMul(m->b, g, cg_i64c(m, c->cin_g), ""), ""),
+      cg_i64c(m, s->h * s->w), "");
+  cg_loop lk;
+  LLVMValueRef k = cg_loop_begin(m, &lk, cg_i64c(m, 0), cg_i64c(m, c->Kg * c->kgs), 1, "k");
+  LLVMValueRef kin = LLVMBuildICmp(m->b, LLVMIntSLT, k, cg_i64c(m, c->K), "");
+  LLVMValueRef ci = LLVMBuildSDiv(m->b, k, cg_i64c(m, khw), "");
+  LLVMValueRef rs = LLVMBuildSRem(m->b, k, cg_i64c(m, khw), "");
+  LLVMValueRef r = LLVMBuildSDiv(m->b, rs, cg_i64c(m, s->kw), "");
+  LLVMValueRef sx = LLVMBuildSRem(m->b, rs, cg_i64c(m, s->kw), "");
+  LLVMValueRef roff = LLVMBuildSub(m->b, LLVMBuildMul(m->b, r, cg_i64c(m, s->dil_h), ""), cg_i64c(m, s->pad_t), "");
+  LLVMValueRef soff = LLVMBuildSub(m->b, LLVMBuildMul(m->b, sx, cg_i64c(m, s->dil_w), ""), cg_i64c(m, s->pad_l), "");
+  LLVMValueRef plane = LLVMBuildAdd(m->b, xbase, LLVMBuildMul(m->b, ci, cg_i64c(m, s->h * s->w), ""), "");
+  LLVMValueRef dst0 = LLVMBuildAdd(m->b,
+      LLVMBuildMul(m->b, LLVMBuildSDiv(m->b, k, cg_i64c(m, c->kgs), ""), cg_i64c(m, c->NB * c->kgs), ""),
+      LLVMBuildSRem(m->b, k, cg_i64c(m, c->kgs), ""), "");
+  cg_loop lp;
+  LLVMValueRef p = cg_loop_begin(m, &lp, cg_i64c(m, 0), cg_i64c(m, c->NB), 1, "p");
+  LLVMValueRef gp = LLVMBuildAdd(m->b, p0, p, "");
+  LLVMValueRef pin = LLVMBuildICmp(m->b, LLVMIntSLT, gp, cg_i64c(m, c->P), "");
+  LLVMValueRef oh = LLVMBuildUDiv(m->b, gp, cg_i64c(m, s->ow), "");
+  LLVMValueRef ow = LLVMBuildURem(m->b, gp, cg_i64c(m, s->ow), "");
+  LLVMValueRef ih = LLVMBuildAdd(m->b, LLVMBuildMul(m->b, oh, cg_i64c(m, s->stride_h), ""), roff, "");
+  LLVMValueRef iw = LLVMBuildAdd(m->b, LLVMBuildMul(m->b, ow, cg_i64c(m, s->stride_w), ""), soff, "");
+  LLVMValueRef ok = LLVMBuildAnd(m->b, LLVMBuildAnd(m->b, kin, pin, ""),
+      LLVMBuildAnd(m->b, LLVMBuildICmp(m->b, LLVMIntULT, ih, cg_i64c(m, s->h), ""),
+                   LLVMBuildICmp(m->b, LLVMIntULT, iw, cg_i64c(m, s->w), ""), ""), "");
+  LLVMValueRef xi = LLVMBuildAdd(m->b, plane, LLVMBuildAdd(m->b, LLVMBuildMul(m->b, ih, cg_i64c(m, s->w), ""), iw, ""), "");
+  xi = LLVMBuildSelect(m->b, ok, xi, cg_i64c(m, 0), "");
+  LLVMValueRef v = act_elem(c, load_al(m, xt, gep(m, xt, x, xi), 1));
+  v = LLVMBuildSelect(m->b, ok, v, zero, "");
+  LLVMValueRef di = LLVMBuildAdd(m->b, dst0, LLVMBuildMul(m->b, p, cg_i64c(m, c->kgs), ""), "");
+  store_al(m, v, gep(m, et, col, di), 1);
+  cg_loop_end(m, &lp);
+  cg_loop_end(m, &lk);
+}
+
+/* gemm: rows [r0, r0 + nrows) of x ([n, K]) into scratch as A tiles: tile t (rows t*MR ..) at
+   word t * MR * Kg, laid out [Kg][mr] with mr = min(MR, nrows - t * MR). */
+static void emit_pack_rows(cv *c, LLVMValueRef r0, LLVMValueRef nrows)
+{
+  cg_module *m = c->m;
+  const cg_conv_spec *s = c->s;
+  LLVMTypeRef et = elem_type(c), xt = dt_type(m, s->x_dt);
+  LLVMValueRef a = LLVMBuildBitCast(m->b, c->scratch, LLVMPointerType(et, 0), "");
+  LLVMValueRef x = tptr(m, c->arena, s->x_off, xt);
+  LLVMValueRef zero = zero_elem(c);
+  cg_loop li;
+  LLVMValueRef i = cg_loop_begin(m, &li, cg_i64c(m, 0), nrows, 1, "i");
+  LLVMValueRef tile = LLVMBuildSDiv(m->b, i, cg_i64c(m, c->MR), "");
+  LLVMValueRef r = LLVMBuildSRem(m->b, i, cg_i64c(m, c->MR), "");
+  LLVMValueRef mr = imin(m, cg_i64c(m, c->MR), LLVMBuildSub(m->b, nrows, LLVMBuildMul(m->b, tile, cg_i64c(m, c->MR), ""), ""));
+  LLVMValueRef tbase = LLVMBuildMul(m->b, tile, cg_i64c(m, c->MR * c->Kg * c->kgs), "");
+  LLVMValueRef xrow = LLVMBuildMul(m->b, LLVMBuildAdd(m->b, r0, i, ""), cg_i64c(m, c->K), "");
+  cg_loop lk;
+  LLVMValueRef k = cg_loop_begin(m, &lk, cg_i64c(m, 0), cg_i64c(m, c->Kg * c->kgs), 1, "k");
+  LLVMValueRef kin = LLVMBuildICmp(m->b, LLVMIntSLT, k, cg_i64c(m, c->K), "");
+  LLVMValueRef xi = LLVMBuildSelect(m->b, kin, LLVMBuildAdd(m->b, xrow, k, ""), cg_i64c(m, 0), "");
+  LLVMValueRef v = act_elem(c, load_al(m, xt, gep(m, xt, x, xi), 1));
+  v = LLVMBuildSelect(m->b, kin, v, zero, "");
+  LLVMValueRef kg = LLVMBuildSDiv(m->b, k, cg_i64c(m, c->kgs), "");
+  LLVMValueRef sub = LLVMBuildSRem(m->b, k, cg_i64c(m, c->kgs), "");
+  LLVMValueRef word = LLVMBuildAdd(m->b, LLVMBuildMul(m->b, kg, mr, ""), r, "");
+  LLVMValueRef di = LLVMBuildAdd(m->b, tbase,
+      LLVMBuildAdd(m->b, LLVMBuildMul(m->b, word, cg_i64c(m, c->kgs), ""), sub, ""), "");
+  store_al(m, v, gep(m, et, a, di), 1);
+  cg_loop_end(m, &lk);
+  cg_loop_end(m, &li);
+}
+
+/* ---- the register tile ---------------------------------------------------------------------- */
+
+/* acc + a (broadcast word) * b (vector of words), in the path's arithmetic. */
+static LLVMValueRef madd(cv *c, LLVMValueRef acc, LLVMValueRef a, LLVMValueRef b)
+{
+  cg_module *m = c->m;
+  int VL = c->VL;
+  char name[64], sfx[16];
+  switch (c->kind) {
+  case CV_F32: {
+    vsuffix(sfx, sizeof sfx, c->vt);
+    snprintf(name, sizeof name, "llvm.fma.%s", sfx);
+    LLVMValueRef args[3] = {a, b, acc};
+    return call_intr(m, name, c->vt, args, 3);
+  }
+  case CV_S16: {
+    LLVMTypeRef v16 = LLVMVectorType(m->i16, (unsigned)(2 * VL));
+    LLVMValueRef a16 = LLVMBuildBitCast(m->b, a, v16, ""), b16 = LLVMBuildBitCast(m->b, b, v16, "");
+    const char *in = NULL;
+    if (m->t->i8 == CG_I8_AVX2_S16 && VL == 8) in = "llvm.x86.avx2.pmadd.wd";
+    if (m->t->i8 == CG_I8_AVX2_S16 && VL == 16 && m->t->vec_bytes == 64) in = "llvm.x86.avx512.pmaddw.d.512";
+    LLVMValueRef pr;
+    if (in) {
+      LLVMValueRef args[2] = {b16, a16};
+      pr = call_intr(m, in, c->vt, args, 2);
+    } else {
+      /* Generic pair sums; x86 SSE2 and AArch64 match this to pmaddwd / smull+addp. */
+      LLVMTypeRef v32 = LLVMVectorType(m->i32, (unsigned)(2 * VL));
+      LLVMValueRef p = LLVMBuildMul(m->b, LLVMBuildSExt(m->b, a16, v32, ""), LLVMBuildSExt(m->b, b16, v32, ""), "");
+      LLVMValueRef ev[32], od[32];
+      for (int i = 0; i < VL; i++) ev[i] = cg_i32c(m, 2 * i), od[i] = cg_i32c(m, 2 * i + 1);
+      LLVMValueRef pe = LLVMBuildShuffleVector(m->b, p, LLVMGetUndef(v32), LLVMConstVector(ev, (unsigned)VL), "");
+      LLVMValueRef po = LLVMBuildShuffleVector(m->b, p, LLVMGetUndef(v32), LLVMConstVector(od, (unsigned)VL), "");
+      pr = LLVMBuildAdd(m->b, pe, po, "");
+    }
+    return LLVMBuildAdd(m->b, acc, pr, "");
+  }
+  case CV_U8Q: {
+    /* vpdpbusd(acc, u8 quads, s8 quads): the activations are the unsigned operand. */
+    LLVMValueRef u = c->gemm ? a : b, sg = c->gemm ? b : a;
+    LLVMValueRef args[3] = {acc, u, sg};
+    return call_intr(m, VL == 16 ? "llvm.x86.avx512.vpdpbusd.512" : "llvm.x86.avx512.vpdpbusd.256",
+                     c->vt, args, 3);
+  }
+  case CV_S8Q: {
+    LLVMTypeRef v8 = LLVMVectorType(m->i8, (unsigned)(4 * VL));
+    LLVMValueRef args[3] = {acc, LLVMBuildBitCast(m->b, a, v8, ""), LLVMBuildBitCast(m->b, b, v8, "")};
+    snprintf(name, sizeof name, "llvm.aarch64.neon.sdot.v%di32.v%di8", VL, 4 * VL);
+    return call_intr(m, name, c->vt, args, 3);
+  }
+  }
+  return acc;
+}
+
+typedef struct {
+  LLVMValueRef a;      /* wt*: A tile, [Kg][mr] words */
+  LLVMValueRef b;      /* wt*: B at (kg = 0, j0), rows of ldb words */
+  int mr;
+  LLVMValueRef ybase;  /* element index of C(0, 0) in y */
+  int64_t ldc;         /* elements between rows of C */
+  LLVMValueRef chan;   /* channel of row 0 (conv) or of column 0 (gemm) */
+  LLVMValueRef valid;  /* columns of the tile that exist (1..TW) */
+} cv_tile;
+
+/* Per channel parameter for row r / vector v: a broadcast (conv) or a vector of VL channels. */
+static LLVMValueRef chan_param(cv *c, int64_t off, LLVMTypeRef et, LLVMValueRef chan, int r, int v)
+{
+  cg_module *m = c->m;
+  LLVMValueRef base = tptr(m, c->weights, off, et);
+  if (c->gemm) {
+    LLVMValueRef p = gep(m, et, base, LLVMBuildAdd(m->b, chan, cg_i64c(m, (int64_t)v * c->VL), ""));
+    p = LLVMBuildBitCast(m->b, p, LLVMPointerType(LLVMVectorType(et, (unsigned)c->VL), 0), "");
+    return load_al(m, LLVMVectorType(et, (unsigned)c->VL), p, 4);
+  }
+  LLVMValueRef p = gep(m, et, base, LLVMBuildAdd(m->b, chan, cg_i64c(m, r), ""));
+  return splat(m, load_al(m, et, p, 4), c->VL);
+}
+
+static LLVMValueRef masked_intr(cv *c, bool store, LLVMTypeRef vt, LLVMValueRef ptr, LLVMValueRef mask,
+                                LLVMValueRef val)
+{
+  cg_module *m = c->m;
+  char name[96], sfx[16];
+  vsuffix(sfx, sizeof sfx, vt);
+  snprintf(name, sizeof name, "llvm.masked.%s.%s.p0%s", store ? "store" : "load", sfx, sfx);
+  LLVMValueRef al = cg_i32c(m, 1);
+  if (store) {
+    LLVMValueRef args[4] = {val, ptr, al, mask};
+    return call_intr(m, name, LLVMVoidTypeInContext(m->ctx), args, 4);
+  }
+  LLVMValueRef args[4] = {ptr, al, mask, LLVMConstNull(vt)};
+  return call_intr(m, name, vt, args, 4);
+}
+
+/* Loads VL elements of type et at element index idx of base (full or masked). */
+static LLVMValueRef vload(cv *c, LLVMValueRef base, LLVMTypeRef et, LLVMValueRef idx, LLVMValueRef mask)
+{
+  cg_module *m = c->m;
+  LLVMTypeRef vt = LLVMVectorType(et, (unsigned)c->VL);
+  LLVMValueRef p = LLVMBuildBitCast(m->b, gep(m, et, base, idx), LLVMPointerType(vt, 0), "");
+  return mask ? masked_intr(c, false, vt, p, mask, NULL) : load_al(m, vt, p, 1);
+}
+
+static void vstore(cv *c, LLVMValueRef v, LLVMValueRef base, LLVMTypeRef et, LLVMValueRef idx, LLVMValueRef mask)
+{
+  cg_module *m = c->m;
+  LLVMTypeRef vt = LLVMVectorType(et, (unsigned)c->VL);
+  LLVMValueRef p = LLVMBuildBitCast(m->b, gep(m, et, base, idx), LLVMPointerType(vt, 0), "");
+  if (mask) masked_intr(c, true, vt, p, mask, v);
+  else store_al(m, v, p, 1);
+}
+
+/* Widens a loaded vector of integer dtype dt to <VL x i32>. */
+static LLVMValueRef widen32(cv *c, LLVMValueRef v, qc_dtype dt)
+{
+  cg_module *m = c->m;
+  LLVMTypeRef v32 = LLVMVectorType(m->i32, (unsigned)c->VL);
+  if (dt_bytes(dt) == 4) return v;
+  return dt_unsigned(dt) ? LLVMBuildZExt(m->b, v, v32, "") : LLVMBuildSExt(m->b, v, v32, "");
+}
+
+static LLVMValueRef clamp64(cv *c, LLVMValueRef v, int64_t lo, int64_t hi)
+{
+  LLVMTypeRef t = LLVMTypeOf(v);
+  LLVMValueRef l = csplat(LLVMGetElementType(t), lo, c->VL, false);
+  LLVMValueRef h = csplat(LLVMGetElementType(t), hi, c->VL, false);
+  return imin(c->m, imax(c->m, v, l), h);
+}
+
+/* The epilogue of one tile; mask NULL = all TW columns exist. */
+static void emit_epilogue(cv *c, const cv_tile *tl, LLVMValueRef acc[CV_MAX_MR][CV_MAX_NV], bool masked)
+{
+  cg_module *m = c->m;
+  const cg_conv_spec *s = c->s;
+  LLVMTypeRef v32 = LLVMVectorType(m->i32, (unsigned)c->VL);
+  LLVMTypeRef yt = dt_type(m, s->out_dt), rt = s->has_res ? dt_type(m, s->res_dt) : NULL;
+  LLVMValueRef y = tptr(m, c->arena, s->y_off, yt);
+  LLVMValueRef res = s->has_res ? tptr(m, c->arena, s->res_off, rt) : NULL;
+  LLVMValueRef mask[CV_MAX_NV] = {0};
+  if (masked) {
+    LLVMValueRef lane[64];
+    for (int v = 0; v < c->NV; v++) {
+      for (int i = 0; i < c->VL; i++) lane[i] = cg_i64c(m, (int64_t)v * c->VL + i);
+      mask[v] = LLVMBuildICmp(m->b, LLVMIntSLT, LLVMConstVector(lane, (unsigned)c->VL),
+                              splat(m, tl->valid, c->VL), "");
+    }
+  }
+  for (int r = 0; r < tl->mr; r++) {
+    for (int v = 0; v < c->NV; v++) {
+      LLVMValueRef idx = LLVMBuildAdd(m->b, tl->ybase, cg_i64c(m, r * tl->ldc + (int64_t)v * c->VL), "");
+      LLVMValueRef a = acc[r][v], out;
+      if (!c->is_int) {
+        if (s->has_res) a = LLVMBuildFAdd(m->b, a, vload(c, res, rt, idx, mask[v]), "");
+        if (s->lo > -INFINITY) {
+          LLVMValueRef lo = fcsplat(m->f32, s->lo, c->VL);
+          a = LLVMBuildSelect(m->b, LLVMBuildFCmp(m->b, LLVMRealOLT, a, lo, ""), lo, a, "");
+        }
+        if (s->hi < INFINITY) {
+          LLVMValueRef hi = fcsplat(m->f32, s->hi, c->VL);
+          a = LLVMBuildSelect(m->b, LLVMBuildFCmp(m->b, LLVMRealOGT, a, hi, ""), hi, a, "");
+        }
+        out = a;
+      } else {
+        LLVMValueRef mu = chan_param(c, c->mult_off, m->i32, tl->chan, r, v);
+        LLVMValueRef sh = chan_param(c, c->shift_off, m->i32, tl->chan, r, v);
+        LLVMValueRef q = clamp64(c, cg_requant(m, a, mu, sh), s->qmin, s->qmax);
+        if (s->has_res) {
+          LLVMValueRef q32 = LLVMBuildTrunc(m->b, q, v32, "");
+          LLVMValueRef r32 = widen32(c, vload(c, res, rt, idx, mask[v]), s->res_dt);
+          LLVMValueRef za = cg_requant(m, q32, splat(m, cg_i32c(m, s->rmult[0]), c->VL),
+                                       splat(m, cg_i32c(m, s->rshift[0]), c->VL));
+          LLVMValueRef zb = cg_requant(m, r32, splat(m, cg_i32c(m, s->rmult[1]), c->VL),
+                                       splat(m, cg_i32c(m, s->rshift[1]), c->VL));
+          q = clamp64(c, LLVMBuildAdd(m->b, za, zb, ""), s->rqmin, s->rqmax);
+        }
+        out = LLVMBuildTrunc(m->b, q, LLVMVectorType(yt, (unsigned)c->VL), "");
+      }
+      vstore(c, out, y, yt, idx, mask[v]);
+    }
+  }
+}
+
+static void emit_tile(cv *c, const cv_tile *tl)
+{
+  cg_module *m = c->m;
+  const int mr = tl->mr, NV = c->NV;
+  LLVMValueRef acc[CV_MAX_MR][CV_MAX_NV];
+  for (int r = 0; r < mr; r++)
+    for (int v = 0; v < NV; v++) acc[r][v] = chan_param(c, c->bias_off, c->wt, tl->chan, r, v);
+  LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(m->b));
+  LLVMBasicBlockRef pre = LLVMGetInsertBlock(m->b);
+  LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(m->ctx, fn, "k.body");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(m->ctx, fn, "k.done");
+  LLVMBuildBr(m->b, body);
+  LLVMPositionBuilderAtEnd(m->b, body);
+  LLVMValueRef kg = LLVMBuildPhi(m->b, m->i64, "kg");
+  LLVMValueRef ph[CV_MAX_MR][CV_MAX_NV];
+  for (int r = 0; r < mr; r++)
+    for (int v = 0; v < NV; v++) {
+      ph[r][v] = LLVMBuildPhi(m->b, c->vt, "");
+      LLVMAddIncoming(ph[r][v], &acc[r][v], &pre, 1);
+    }
+  LLVMValueRef zero = cg_i64c(m, 0);
+  LLVMAddIncoming(kg, &zero, &pre, 1);
+  LLVMValueRef brow = gep(m, c->wt, tl->b, LLVMBuildMul(m->b, kg, cg_i64c(m, c->ldb), ""));
+  LLVMValueRef bv[CV_MAX_NV];
+  for (int v = 0; v < NV; v++) {
+    LLVMValueRef p = gep(m, c->wt, brow, cg_i64c(m, (int64_t)v * c->VL));
+    p = LLVMBuildBitCast(m->b, p, LLVMPointerType(c->vt, 0), "");
+    bv[v] = load_al(m, c->vt, p, 4);
+  }
+  LLVMValueRef arow = gep(m, c->wt, tl->a, LLVMBuildMul(m->b, kg, cg_i64c(m, mr), ""));
+  for (int r = 0; r < mr; r++) {
+    LLVMValueRef aw = splat(m, load_al(m, c->wt, gep(m, c->wt, arow, cg_i64c(m, r)), 4), c->VL);
+    for (int v = 0; v < NV; v++) acc[r][v] = madd(c, ph[r][v], aw, bv[v]);
+  }
+  LLVMValueRef next = LLVMBuildAdd(m->b, kg, cg_i64c(m, 1), "");
+  LLVMBasicBlockRef latch = LLVMGetInsertBlock(m->b);
+  LLVMAddIncoming(kg, &next, &latch, 1);
+  for (int r = 0; r < mr; r++)
+    for (int v = 0; v < NV; v++) LLVMAddIncoming(ph[r][v], &acc[r][v], &latch, 1);
+  LLVMBuildCondBr(m->b, LLVMBuildICmp(m->b, LLVMIntSLT, next, cg_i64c(m, c->Kg), ""), body, done);
+  LLVMPositionBuilderAtEnd(m->b, done);
+
+  /* Full tiles store plain vectors, the last partial one masked. */
+  LLVMBasicBlockRef full = LLVMAppendBasicBlockInContext(m->ctx, fn, "epi.full");
+  LLVMBasicBlockRef part = LLVMAppendBasicBlockInContext(m->ctx, fn, "epi.part");
+  LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(m->ctx, fn, "epi.join");
+  LLVMBuildCondBr(m->b, LLVMBuildICmp(m->b, LLVMIntSGE, tl->valid, cg_i64c(m, c->TW), ""), full, part);
+  LLVMPositionBuilderAtEnd(m->b, full);
+  emit_epilogue(c, tl, acc, false);
+  LLVMBuildBr(m->b, join);
+  LLVMPositionBuilderAtEnd(m->b, part);
+  emit_epilogue(c, tl, acc, true);
+  LLVMBuildBr(m->b, join);
+  LLVMPositionBuilderAtEnd(m->b, join);
+}
+
+/* ---- task bodies ------------------------------------------------------------------------------ */
+
+/* conv: pixel tiles of the block for rows [co, co + mr) of group g. */
+static void emit_conv_tiles(cv *c, LLVMValueRef n, LLVMValueRef g, LLVMValueRef p0, LLVMValueRef co, int mr)
+{
+  cg_module *m = c->m;
+  const cg_conv_spec *s = c->s;
+  LLVMValueRef npix = imin(m, cg_i64c(m, c->NB), LLVMBuildSub(m->b, cg_i64c(m, c->P), p0, ""));
+  cg_loop lp;
+  LLVMValueRef pt = cg_loop_begin(m, &lp, cg_i64c(m, 0), npix, c->TW, "pt");
+  LLVMValueRef chan = LLVMBuildAdd(m->b, LLVMBuildMul(m->b, g, cg_i64c(m, c->cout_g), ""), co, "");
+  cv_tile tl = {0};
+  tl.mr = mr;
+  tl.a = gep(m, c->wt, tptr(m, c->weights, c->w_off, c->wt), LLVMBuildMul(m->b, chan, cg_i64c(m, c->Kg), ""));
+  tl.b = gep(m, c->wt, LLVMBuildBitCast(m->b, c->scratch, LLVMPointerType(c->wt, 0), ""), pt);
+  tl.ldc = c->P;
+  tl.chan = chan;
+  tl.ybase = LLVMBuildAdd(m->b,
+      LLVMBuildMul(m->b, LLVMBuildAdd(m->b, LLVMBuildMul(m->b, n, cg_i64c(m, s->c_out), ""), chan, ""), cg_i64c(m, c->P), ""),
+      LLVMBuildAdd(m->b, p0, pt, ""), "");
+  tl.valid = LLVMBuildSub(m->b, npix, pt, "");
+  emit_tile(c, &tl);
+  cg_loop_end(m, &lp);
+}
+
+static void emit_conv_task(cv *c, LLVMValueRef t)
+{
+  cg_module *m = c->m;
+  LLVMValueRef cc = LLVMBuildURem(m->b, t, cg_i64c(m, c->CCn), "");
+  t = LLVMBuildUDiv(m->b, t, cg_i64c(m, c->CCn), "");
+  LLVMValueRef pb = LLVMBuildURem(m->b, t, cg_i64c(m, c->PBn), "");
+  t = LLVMBuildUDiv(m->b, t, cg_i64c(m, c->PBn), "");
+  LLVMValueRef g = LLVMBuildURem(m->b, t, cg_i64c(m, c->G), "");
+  LLVMValueRef n = LLVMBuildUDiv(m->b, t, cg_i64c(m, c->G), "");
+  LLVMValueRef p0 = LLVMBuildMul(m->b, pb, cg_i64c(m, c->NB), "");
+  emit_im2col(c, n, g, p0);
+  LLVMValueRef co0 = LLVMBuildMul(m->b, cc, cg_i64c(m, c->CC), "");
+  LLVMValueRef co1 = imin(m, LLVMBuildAdd(m->b, co0, cg_i64c(m, c->CC), ""), cg_i64c(m, c->cout_g));
+  int64_t rem = c->cout_g % c->MR;
+  LLVMValueRef full_end = LLVMBuildSub(m->b, co1, cg_i64c(m, 0), "");
+  if (rem) {
+    /* only the last chunk holds the partial tile; it ends at cout_g */
+    LLVMValueRef last = LLVMBuildICmp(m->b, LLVMIntEQ, co1, cg_i64c(m, c->cout_g), "");
+    full_end = LLVMBuildSelect(m->b, last, cg_i64c(m, c->cout_g - rem), co1, "");
+  }
+  cg_loop lc;
+  LLVMValueRef co = cg_loop_begin(m, &lc, co0, full_end, c->MR, "co");
+  emit_conv_tiles(c, n, g, p0, co, c->MR);
+  cg_loop_end(m, &lc);
+  if (rem) {
+    LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(m->b));
+    LLVMBasicBlockRef tail = LLVMAppendBasicBlockInContext(m->ctx, fn, "co.tail");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(m->ctx, fn, "co.done");
+    LLVMBuildCondBr(m->b, LLVMBuildICmp(m->b, LLVMIntEQ, co1, cg_i64c(m, c->cout_g), ""), tail, done);
+    LLVMPositionBuilderAtEnd(m->b, tail);
+    emit_conv_tiles(c, n, g, p0, cg_i64c(m, c->cout_g - rem), (int)rem);
+    LLVMBuildBr(m->b, done);
+    LLVMPositionBuilderAtEnd(m->b, done);
+  }
+}
+
+/* gemm: column tiles of the chunk for rows [r, r + mr) (A tile at word offset aoff of scratch). */
+static void emit_gemm_tiles(cv *c, LLVMValueRef row, LLVMValueRef aword, LLVMValueRef j0, LLVMValueRef j1, int mr)
+{
+  cg_module *m = c->m;
+  const cg_conv_spec *s = c->s;
+  cg_loop lj;
+  LLVMValueRef j = cg_loop_begin(m, &lj, j0, j1, c->TW, "j");
+  cv_tile tl = {0};
+  tl.mr = mr;
+  tl.a = gep(m, c->wt, LLVMBuildBitCast(m->b, c->scratch, LLVMPointerType(c->wt, 0), ""), aword);
+  tl.b = gep(m, c->wt, tptr(m, c->weights, c->w_off, c->wt), j);
+  tl.ldc = s->c_out;
+  tl.chan = j;
+  tl.ybase = LLVMBuildAdd(m->b, LLVMBuildMul(m->b, row, cg_i64c(m, s->c_out), ""), j, "");
+  tl.valid = LLVMBuildSub(m->b, cg_i64c(m, s->c_out), j, "");
+  emit_tile(c, &tl);
+  cg_loop_end(m, &lj);
+}
+
+static void emit_gemm_task(cv *c, LLVMValueRef t)
+{
+  cg_module *m = c->m;
+  const cg_conv_spec *s = c->s;
+  LLVMValueRef cc = LLVMBuildURem(m->b, t, cg_i64c(m, c->CCn), "");
+  LLVMValueRef rb = LLVMBuildUDiv(m->b, t, cg_i64c(m, c->CCn), "");
+  LLVMValueRef r0 = LLVMBuildMul(m->b, rb, cg_i64c(m, c->RB), "");
+  LLVMValueRef nrows = imin(m, cg_i64c(m, c->RB), LLVMBuildSub(m->b, cg_i64c(m, s->n), r0, ""));
+  emit_pack_rows(c, r0, nrows);
+  LLVMValueRef j0 = LLVMBuildMul(m->b, cc, cg_i64c(m, c->CC), "");
+  LLVMValueRef j1 = imin(m, LLVMBuildAdd(m->b, j0, cg_i64c(m, c->CC), ""), cg_i64c(m, c->Npad));
+  int64_t rem = s->n % c->MR;
+  LLVMValueRef full_rows = LLVMBuildMul(m->b, LLVMBuildSDiv(m->b, nrows, cg_i64c(m, c->MR), ""), cg_i64c(m, c->MR), "");
+  cg_loop li;
+  LLVMValueRef i = cg_loop_begin(m, &li, cg_i64c(m, 0), full_rows, c->MR, "i");
+  emit_gemm_tiles(c, LLVMBuildAdd(m->b, r0, i, ""), LLVMBuildMul(m->b, i, cg_i64c(m, c->Kg), ""), j0, j1, c->MR);
+  cg_loop_end(m, &li);
+  if (rem) {
+    LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(m->b));
+    LLVMBasicBlockRef tail = LLVMAppendBasicBlockInContext(m->ctx, fn, "row.tail");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(m->ctx, fn, "row.done");
+    LLVMBuildCondBr(m->b, LLVMBuildICmp(m->b, LLVMIntSLT, full_rows, nrows, ""), tail, done);
+    LLVMPositionBuilderAtEnd(m->b, tail);
+    emit_gemm_tiles(c, LLVMBuildAdd(m->b, r0, full_rows, ""), LLVMBuildMul(m->b, full_rows, cg_i64c(m, c->Kg), ""),
+                    j0, j1, (int)rem);
+    LLVMBuildBr(m->b, done);
+    LLVMPositionBuilderAtEnd(m->b, done);
+  }
+}
 
 qc_status cg_emit_conv(cg_module *m, const cg_conv_spec *s, cg_kernel *k, qc_err *e)
 {
-  (void)m; (void)k;
-  return qc_err_set(e, QC_ERR_UNSUPPORTED, "node '%s': conv lowering is not implemented yet", s->name);
+  cv c;
+  qc_status st = plan(m, s, &c, e);
+  if (st) return st;
+  if ((st = pack(&c, e))) return st;
+  LLVMValueRef prm[5];
+  LLVMValueRef fn = cg_kernel_begin(m, s->name, prm);
+  if (m->t->vec_bytes == 64) {
+    /* Keep 512-bit vectors whole on CPUs tuned to prefer 256 bits (as clang does for zmm
+       intrinsics). */
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                            LLVMCreateStringAttribute(m->ctx, "min-legal-vector-width", 22, "512", 3));
+  }
+  c.arena = prm[0], c.weights = prm[1], c.scratch = prm[2];
+  cg_loop lt;
+  LLVMValueRef t = cg_loop_begin(m, &lt, prm[3], prm[4], 1, "t");
+  if (c.gemm) emit_gemm_task(&c, t);
+  else emit_conv_task(&c, t);
+  cg_loop_end(m, &lt);
+  LLVMBuildRetVoid(m->b);
+  k->fn = fn;
+  if (c.gemm) {
+    k->n_tasks = c.RBn * c.CCn;
+    k->scratch_bytes = c.RB * c.Kg * 4;
+  } else {
+    k->n_tasks = s->n * c.G * c.PBn * c.CCn;
+    k->scratch_bytes = c.Kg * c.NB * 4;
+  }
+  k->macs = (uint64_t)(s->n * s->c_out * c.P * c.K);
+  return QC_OK;
 }
