@@ -403,6 +403,13 @@ const qc_tensor *qc_ad_output(const qc_ad *ad, int i)
   return &ad->vals[ad->g->outputs[i]];
 }
 
+const qc_tensor *qc_ad_value(const qc_ad *ad, int32_t value_id)
+{
+  if (!ad->fwd_ok || value_id < 0 || value_id >= ad->g->n_values || !ad->vals[value_id].data)
+    return NULL;
+  return &ad->vals[value_id];
+}
+
 /* ---- backward --------------------------------------------------------------------------- */
 
 qc_status qc_ad_backward(qc_ad *ad, const qc_tensor *d_outputs, int n_out, qc_err *e)

@@ -24,6 +24,9 @@ int32_t qc_ad_param(const qc_ad *ad, int32_t i);
 /* Forward on inputs in the order of g->inputs; keeps activations for backward. */
 qc_status qc_ad_forward(qc_ad *ad, const qc_tensor *inputs, int n_in, qc_err *e);
 const qc_tensor *qc_ad_output(const qc_ad *ad, int i);
+/* Any value's tensor in the last successful forward (e.g. QAT's range observers); NULL if
+   none. Owned by ad, valid until the next forward. */
+const qc_tensor *qc_ad_value(const qc_ad *ad, int32_t value_id);
 
 /* Backward from d_outputs (one per graph output; a tensor with data NULL counts as zero).
    Gradients are overwritten on each call, not accumulated across calls. */

@@ -35,6 +35,7 @@ extern const qc_kernel_row qc_kernels_nn[];
 extern const qc_kernel_row qc_kernels_quant[];
 extern const qc_kernel_row qc_kernels_more[];
 extern const qc_kernel_row qc_kernels_qc[]; /* quantc's integer-only ops (k_qc.c) */
+extern const qc_kernel_row qc_kernels_fakequant[]; /* QAT's fake quantization (k_fakequant.c) */
 
 /* Fills table[QC_OP_COUNT] from the contributed tables (NULL where an op has no kernel). */
 void qc_kernels_collect(qc_kernel_fn table[QC_OP_COUNT]);
@@ -55,6 +56,7 @@ typedef struct {
 
 extern const qc_vjp_row qc_vjps_nn[];          /* conv, gemm, matmul, norms, pools, softmax */
 extern const qc_vjp_row qc_vjps_elementwise[]; /* activations, arithmetic, shape ops */
+extern const qc_vjp_row qc_vjps_fakequant[];   /* QcFakeQuant's straight-through estimator */
 
 /* Fills table[QC_OP_COUNT] from the VJP tables (NULL where an op has none). */
 void qc_vjps_collect(qc_vjp_fn table[QC_OP_COUNT]);

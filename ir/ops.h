@@ -232,9 +232,18 @@
     "ngram_indexes:is! pool_int64s:is pool_strings:ss weights:fs")                         \
   X(MelWeightMatrix, "", 5, 5, 1, 1, qc_infer_mel, "output_datatype:i=1")
 
+/* Training-only ops (quantization-aware training, quantizers/qat.c): fp32 in, fp32 out.
+   QcFakeQuant: y = clamp(round_half_even(x / s), qmin, qmax) * s; axis < 0: per tensor with
+   s = scale (activations); axis >= 0: per channel along axis with s_c = max|x_c| / qmax
+   (symmetric weights, qmin = -qmax; scale unused). thresh: the EMA clipping range behind
+   scale (QAT state, not read by the kernel). */
+#define QC_TRAIN_OPS(X)                                                                    \
+  X(QcFakeQuant, "quantc", 1, 1, 1, 1, qc_infer_same,                                      \
+    "axis:i=-1 qmax:i! qmin:i! scale:f=0 thresh:f=0")
+
 #define QC_OPS(X) \
   QC_UNARY_OPS(X) QC_BINARY_OPS(X) QC_NN_OPS(X) QC_QUANT_OPS(X) QC_TENSOR_OPS(X) \
-  QC_INT_OPS(X) QC_MORE_OPS(X)
+  QC_INT_OPS(X) QC_MORE_OPS(X) QC_TRAIN_OPS(X)
 
 typedef enum {
   QC_OP_NONE = 0, /* a deleted node, removed by qc_graph_compact */

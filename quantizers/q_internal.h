@@ -36,6 +36,25 @@ double qc_calib_hist_percentile(const double *hist, int nb, double range, double
                                 double p);
 double qc_calib_hist_mse(const double *hist, int nb, double range, int32_t levels);
 
+/* ---- planning shared with QAT (uniform.c) ------------------------------------------------- */
+
+typedef struct {
+  int32_t value;       /* value id in the prepared graph */
+  int bits;
+  bool is_unsigned;
+  int32_t qmin, qmax;  /* the integer grid */
+} qc_qpoint;
+
+typedef struct {
+  int32_t node;        /* the Conv/Gemm/MatMul node */
+  int w_bits;
+} qc_qlayer;
+
+/* Prepares f in place (BN folded, constants folded, shapes inferred) and returns the points
+   and layers that qc_quantize_uniform would use on it (*pts, *layers malloc'd). */
+qc_status qc_uniform_plan(qc_graph *f, const qc_uniform_opts *o, qc_qpoint **pts, int *n_pts,
+                          qc_qlayer **layers, int *n_layers, qc_err *e);
+
 /* ---- per-layer bits config (config.c) --------------------------------------------------- */
 
 typedef struct {

@@ -22,6 +22,13 @@ typedef struct {
 
 /* ---- uniform integer-only quantization (HAWQ-V3) ----------------------------------------- */
 
+/* A given clipping threshold T (S = T / levels) for the activation value named value, e.g. the
+   EMA ranges that quantization-aware training learned. */
+typedef struct {
+  const char *value;
+  double thresh;
+} qc_act_range;
+
 typedef struct {
   int w_bits, a_bits;        /* defaults for every layer: 8/8, 4/8, 4/4 */
   const char *config_path;   /* per-layer bits (docs/quantize.md), NULL for none */
@@ -29,6 +36,10 @@ typedef struct {
   bool unsigned_after_relu;  /* ReLU outputs on an unsigned grid (a free bit) */
   qc_calib_opts calib;
   int threads;               /* for calibration runs; <= 0: one per CPU */
+  /* When n_ranges > 0: every quantization point's threshold comes from ranges (by value name)
+     and no calibration runs (calib may be NULL); a point without a range is an error. */
+  const qc_act_range *ranges;
+  int n_ranges;
 } qc_uniform_opts;
 
 void qc_uniform_opts_default(qc_uniform_opts *o);
@@ -61,5 +72,40 @@ typedef struct {
 qc_status qc_quantize_uniform(qc_graph *g, const qc_uniform_opts *o, const qc_tensor *calib,
                               int n_calib, qc_quant_report *rep, qc_err *e);
 void qc_quant_report_free(qc_quant_report *rep);
+
+/* ---- quantization-aware training (qat.c, docs/quantize.md "QAT") ----------------------- */
+
+typedef struct {
+  qc_uniform_opts u;         /* bits, config, first/last policy, signedness; u.calib sets the
+                                initial ranges */
+  double act_range_momentum; /* EMA of each batch's min/max (HAWQ: 0.99) */
+} qc_qat_opts;
+
+void qc_qat_opts_default(qc_qat_opts *o);
+
+typedef struct qc_qat qc_qat;
+struct qc_ad;
+
+/* Rewrites fp32 graph g in place into a QAT training graph: BatchNormalization folded into the
+   layers (statistics frozen, as HAWQ's fix-BN fine-tuning), a QcFakeQuant on each quantized
+   layer's weights (per output channel, symmetric) and one on each activation the integer graph
+   quantizes (per tensor, the PTQ grid: unsigned after ReLU). Initial ranges: calibration of
+   the n_calib batches with o->u.calib. A g that already holds QcFakeQuant nodes (a QAT
+   checkpoint) keeps their ranges; calib may then be NULL. On error g is unchanged. */
+qc_status qc_qat_new(qc_graph *g, const qc_qat_opts *o, const qc_tensor *calib, int n_calib,
+                     qc_qat **out, qc_err *e);
+void qc_qat_free(qc_qat *q);
+/* Number of activation ranges, and the i-th: value name (in the fp32 graph) and threshold. */
+int qc_qat_n_ranges(const qc_qat *q);
+qc_act_range qc_qat_range(const qc_qat *q, int i);
+/* Sets range i's threshold (tests; ranges otherwise move only through qc_qat_observe). */
+qc_status qc_qat_set_range(qc_qat *q, int i, double thresh, qc_err *e);
+/* After a training forward of ad (built on the QAT graph): each range moves by
+   T = m T + (1 - m) T_batch with T_batch the batch's max (unsigned) or max|x| (signed). */
+qc_status qc_qat_observe(qc_qat *q, const struct qc_ad *ad, qc_err *e);
+/* The exact integer model of the current weights and ranges: the fp32 graph without the
+   QcFakeQuant nodes, converted by qc_quantize_uniform with the ranges (no calibration). *out
+   is a new graph; rep (may be NULL) as qc_quantize_uniform's. */
+qc_status qc_qat_convert(const qc_qat *q, qc_graph **out, qc_quant_report *rep, qc_err *e);
 
 #endif

@@ -877,6 +877,122 @@ static qc_status assign_layer_bits(ctx_t *c, qc_err *e)
   return st;
 }
 
+/* Prepares c->f (a clone) and plans it: roles, layers and their bits, integer values and the
+   quantization points with their bits. */
+static qc_status plan(ctx_t *c, qc_err *e)
+{
+  qc_status st;
+  if ((st = prepare(c->f, e))) return st;
+  qc_graph *f = c->f;
+  size_t nv = (size_t)f->n_values + 1, nn = (size_t)f->n_nodes + 1;
+  c->grp = calloc(nn, sizeof *c->grp);
+  c->uses = calloc(nv, sizeof *c->uses);
+  c->is_int = calloc(nv, sizeof *c->is_int);
+  c->src = calloc(nv, sizeof *c->src);
+  c->point = calloc(nv, sizeof *c->point);
+  c->req = calloc(nv, sizeof *c->req);
+  c->pts = calloc(nv, sizeof *c->pts);
+  c->layers = calloc(nn, sizeof *c->layers);
+  c->ival = calloc(nv, sizeof *c->ival);
+  c->fval = calloc(nv, sizeof *c->fval);
+  c->scale = calloc(nv, sizeof *c->scale);
+  c->qmin = calloc(nv, sizeof *c->qmin);
+  c->qmax = calloc(nv, sizeof *c->qmax);
+  c->bits = calloc(nv, sizeof *c->bits);
+  if (!c->grp || !c->uses || !c->is_int || !c->src || !c->point || !c->req || !c->pts ||
+      !c->layers || !c->ival || !c->fval || !c->scale || !c->qmin || !c->qmax || !c->bits)
+    return qc_err_set(e, QC_ERR_NOMEM, "out of memory planning the quantization");
+  for (int32_t v = 0; v < f->n_values; v++)
+    c->src[v] = v, c->point[v] = c->ival[v] = c->fval[v] = -1;
+  for (int32_t i = 0; i < f->n_nodes; i++)
+    for (int32_t k = 0; k < f->nodes[i].n_in; k++)
+      if (f->nodes[i].in[k] >= 0) c->uses[f->nodes[i].in[k]]++;
+  assign_roles(c);
+  for (int32_t i = 0; i < f->n_nodes; i++)
+    if (is_layer(c->grp[i].r)) {
+      c->grp[i].layer = c->n_layers;
+      c->layers[c->n_layers++].node = i;
+    }
+  if (c->n_layers == 0)
+    return qc_err_set(e, QC_ERR_UNSUPPORTED, "no Conv/Gemm/MatMul layer to quantize");
+  if ((st = assign_layer_bits(c, e))) return st;
+  plan_ints(c);
+  plan_bits(c);
+  return QC_OK;
+}
+
+static void ctx_free(ctx_t *c)
+{
+  qc_graph_free(c->ng);
+  qc_graph_free(c->f);
+  free(c->grp), free(c->uses), free(c->is_int), free(c->src), free(c->point), free(c->req);
+  free(c->pts), free(c->layers), free(c->ival), free(c->fval), free(c->scale), free(c->qmin);
+  free(c->qmax), free(c->bits);
+}
+
+/* The grid of point p: qmin/qmax from its bits, sign and a producing Relu. */
+static void point_grid(const ctx_t *c, const qc_calib_point *p, int32_t *qmin, int32_t *qmax)
+{
+  int32_t L = qc_q_levels(p->bits, p->is_unsigned);
+  /* a group ending in a fused Relu clamps at 0 even on a signed grid */
+  int32_t pr = c->f->values[p->value].producer;
+  bool relu = pr >= 0 && relu_like(c->f, &c->f->nodes[pr]);
+  *qmin = p->is_unsigned || relu ? 0 : -L;
+  *qmax = L;
+}
+
+/* Thresholds from o->ranges (QAT) instead of calibration. */
+static qc_status apply_ranges(ctx_t *c, qc_err *e)
+{
+  const qc_uniform_opts *o = c->o;
+  for (int k = 0; k < c->n_pts; k++) {
+    const char *nm = c->f->values[c->pts[k].value].name;
+    int r = 0;
+    while (r < o->n_ranges && strcmp(o->ranges[r].value, nm) != 0) r++;
+    if (r == o->n_ranges)
+      return qc_err_set(e, QC_ERR_INVALID, "no activation range given for value '%s'", nm);
+    if (!(o->ranges[r].thresh > 0 && isfinite(o->ranges[r].thresh)))
+      return qc_err_set(e, QC_ERR_INVALID, "activation range of '%s' is %g; must be > 0", nm,
+                        o->ranges[r].thresh);
+    c->pts[k].thresh = o->ranges[r].thresh;
+  }
+  return QC_OK;
+}
+
+qc_status qc_uniform_plan(qc_graph *f, const qc_uniform_opts *o, qc_qpoint **pts, int *n_pts,
+                          qc_qlayer **layers, int *n_layers, qc_err *e)
+{
+  *pts = NULL, *layers = NULL, *n_pts = *n_layers = 0;
+  qc_uniform_opts dflt;
+  if (!o) qc_uniform_opts_default(&dflt), o = &dflt;
+  ctx_t c = {.o = o, .f = f};
+  qc_status st = plan(&c, e);
+  if (st == QC_OK) {
+    *pts = calloc((size_t)c.n_pts + 1, sizeof **pts);
+    *layers = calloc((size_t)c.n_layers + 1, sizeof **layers);
+    if (!*pts || !*layers) {
+      free(*pts), free(*layers);
+      *pts = NULL, *layers = NULL;
+      st = qc_err_set(e, QC_ERR_NOMEM, "out of memory planning the quantization");
+    }
+  }
+  if (st == QC_OK) {
+    for (int k = 0; k < c.n_pts; k++) {
+      qc_qpoint *p = &(*pts)[k];
+      p->value = c.pts[k].value;
+      p->bits = c.pts[k].bits;
+      p->is_unsigned = c.pts[k].is_unsigned;
+      point_grid(&c, &c.pts[k], &p->qmin, &p->qmax);
+    }
+    for (int l = 0; l < c.n_layers; l++)
+      (*layers)[l] = (qc_qlayer){c.layers[l].node, c.layers[l].w_bits};
+    *n_pts = c.n_pts, *n_layers = c.n_layers;
+  }
+  c.f = NULL; /* the caller's */
+  ctx_free(&c);
+  return st;
+}
+
 qc_status qc_quantize_uniform(qc_graph *g, const qc_uniform_opts *o, const qc_tensor *calib,
                               int n_calib, qc_quant_report *rep, qc_err *e)
 {
@@ -886,51 +1002,17 @@ qc_status qc_quantize_uniform(qc_graph *g, const qc_uniform_opts *o, const qc_te
   if (o->w_bits < 2 || o->w_bits > 8 || o->a_bits < 2 || o->a_bits > 8)
     return qc_err_set(e, QC_ERR_USAGE, "bits w=%d a=%d: each must be in 2..8", o->w_bits,
                       o->a_bits);
-  qc_status st = check_calib(g, calib, n_calib, e);
+  qc_status st = o->n_ranges > 0 ? QC_OK : check_calib(g, calib, n_calib, e);
   if (st) return st;
   ctx_t c = {.o = o};
   c.f = qc_graph_clone(g, e);
   if (!c.f) return e && e->code ? e->code : QC_ERR_NOMEM;
-  if ((st = prepare(c.f, e))) goto out;
+  if ((st = plan(&c, e))) goto out;
   qc_graph *f = c.f;
-  size_t nv = (size_t)f->n_values + 1, nn = (size_t)f->n_nodes + 1;
-  c.grp = calloc(nn, sizeof *c.grp);
-  c.uses = calloc(nv, sizeof *c.uses);
-  c.is_int = calloc(nv, sizeof *c.is_int);
-  c.src = calloc(nv, sizeof *c.src);
-  c.point = calloc(nv, sizeof *c.point);
-  c.req = calloc(nv, sizeof *c.req);
-  c.pts = calloc(nv, sizeof *c.pts);
-  c.layers = calloc(nn, sizeof *c.layers);
-  c.ival = calloc(nv, sizeof *c.ival);
-  c.fval = calloc(nv, sizeof *c.fval);
-  c.scale = calloc(nv, sizeof *c.scale);
-  c.qmin = calloc(nv, sizeof *c.qmin);
-  c.qmax = calloc(nv, sizeof *c.qmax);
-  c.bits = calloc(nv, sizeof *c.bits);
-  if (!c.grp || !c.uses || !c.is_int || !c.src || !c.point || !c.req || !c.pts || !c.layers ||
-      !c.ival || !c.fval || !c.scale || !c.qmin || !c.qmax || !c.bits) {
-    st = qc_err_set(e, QC_ERR_NOMEM, "out of memory planning the quantization");
+  if ((st = o->n_ranges > 0 ? apply_ranges(&c, e)
+                            : qc_calibrate(f, &o->calib, calib, n_calib, c.pts, c.n_pts,
+                                           o->threads, e)))
     goto out;
-  }
-  for (int32_t v = 0; v < f->n_values; v++) c.src[v] = v, c.point[v] = c.ival[v] = c.fval[v] = -1;
-  for (int32_t i = 0; i < f->n_nodes; i++)
-    for (int32_t k = 0; k < f->nodes[i].n_in; k++)
-      if (f->nodes[i].in[k] >= 0) c.uses[f->nodes[i].in[k]]++;
-  assign_roles(&c);
-  for (int32_t i = 0; i < f->n_nodes; i++)
-    if (is_layer(c.grp[i].r)) {
-      c.grp[i].layer = c.n_layers;
-      c.layers[c.n_layers++].node = i;
-    }
-  if (c.n_layers == 0) {
-    st = qc_err_set(e, QC_ERR_UNSUPPORTED, "no Conv/Gemm/MatMul layer to quantize");
-    goto out;
-  }
-  if ((st = assign_layer_bits(&c, e))) goto out;
-  plan_ints(&c);
-  plan_bits(&c);
-  if ((st = qc_calibrate(f, &o->calib, calib, n_calib, c.pts, c.n_pts, o->threads, e))) goto out;
   for (int k = 0; k < c.n_pts; k++) {
     const qc_calib_point *p = &c.pts[k];
     int32_t L = qc_q_levels(p->bits, p->is_unsigned);
@@ -938,11 +1020,7 @@ qc_status qc_quantize_uniform(qc_graph *g, const qc_uniform_opts *o, const qc_te
     c.scale[v] = (float)(p->thresh / L);
     if (!(c.scale[v] > 0)) c.scale[v] = 1e-30f;
     c.bits[v] = p->bits;
-    /* a group ending in a fused Relu clamps at 0 even on a signed grid */
-    int32_t pr = f->values[v].producer;
-    bool relu = pr >= 0 && relu_like(f, &f->nodes[pr]);
-    c.qmin[v] = p->is_unsigned || relu ? 0 : -L;
-    c.qmax[v] = L;
+    point_grid(&c, p, &c.qmin[v], &c.qmax[v]);
   }
   /* pass-through values share their source's scale and grid */
   for (int32_t v = 0; v < f->n_values; v++)
@@ -967,10 +1045,6 @@ qc_status qc_quantize_uniform(qc_graph *g, const qc_uniform_opts *o, const qc_te
   *c.ng = tmp;
 out:
   if (st && rep) qc_quant_report_free(rep);
-  qc_graph_free(c.ng);
-  qc_graph_free(c.f);
-  free(c.grp), free(c.uses), free(c.is_int), free(c.src), free(c.point), free(c.req);
-  free(c.pts), free(c.layers), free(c.ival), free(c.fval), free(c.scale), free(c.qmin);
-  free(c.qmax), free(c.bits);
+  ctx_free(&c);
   return st;
 }

@@ -18,6 +18,7 @@
 #include "interp.h"
 #include "onnx.h"
 #include "optim.h"
+#include "quantizers.h"
 
 #define FMNIST_DIR "/usr/share/datasets/fashion-mnist"
 #define CKPT_MAGIC "QCFTCKPT"
@@ -32,6 +33,9 @@ static const char usage[] =
     "                         [--mean M] [--std S] [--augment] [--seed S] [--threads N]\n"
     "                         [--limit N] [--max-steps N] [--log LOG.csv]\n"
     "                         [--checkpoint CKPT] [--resume CKPT] [--progress|--no-progress]\n"
+    "                         [--qat w8a8|w4a8|w4a4|wNaM|CONFIG [--freeze-bn [EPOCH]]\n"
+    "                          [--act-momentum M] [--calib-n N] [--report REPORT.json]\n"
+    "                          [--ir OUT.qc]]\n"
     "\n"
     "Fine-tunes every float32 constant feeding a differentiable input (weights, biases, BN\n"
     "scale/bias) with cross-entropy on the labels; with --teacher the loss is\n"
@@ -65,6 +69,17 @@ static const char usage[] =
     "      --resume C       continue exactly from checkpoint C\n"
     "      --progress       progress on stderr even when it is not a terminal\n"
     "      --no-progress    never show it\n"
+    "      --qat SCHEME     quantization-aware training for the integer scheme (HAWQ-V3):\n"
+    "                       BN folded, fake-quantized weights (per channel) and activations\n"
+    "                       (EMA ranges); OUT is the exact integer model (as `quantize`)\n"
+    "                       and REPORT its JSON report. SCHEME: wNaM bits, or a per-layer\n"
+    "                       CONFIG file (docs/quantize.md) over w8a8 defaults\n"
+    "      --freeze-bn [E]  BN statistics frozen from epoch E; QAT folds BN before training,\n"
+    "                       so only E = 0 (the default) is supported\n"
+    "      --act-momentum M EMA momentum of the activation ranges, 0 <= M < 1 (default 0.99)\n"
+    "      --calib-n N      training images for the initial ranges, 1..60000 (default 1024)\n"
+    "      --report FILE    QAT report (default: OUT with .json for .onnx)\n"
+    "      --ir FILE        also the exact integer model as IR text (`eval` reads .qc)\n"
     "  -h, --help           this text\n"
     "\n"
     "exit codes: 0 ok, 1 usage, 2 invalid model, data or checkpoint, 3 unsupported, 4 I/O,\n"
@@ -336,11 +351,111 @@ static int parse_choice(const char *cmd, const char *opt, const char *s, const c
   return qc_cli_usage_error(cmd, "%s: unknown value '%s' (known: %s)", opt, s, known);
 }
 
+/* ---- quantization-aware training ---------------------------------------------------------- */
+
+/* The QAT graph: calibration batches of calib_n training images (a seeded shuffle, the
+   training normalization) for the initial ranges, then qc_qat_new on g. */
+static qc_status qat_setup(qc_graph *g, const qc_qat_opts *qo, qc_dataset *dtr,
+                           const qc_value *in, int64_t calib_n, double mean, double std,
+                           uint64_t seed, qc_qat **out, qc_err *e)
+{
+  bool has_fq = false;
+  for (int32_t i = 0; i < g->n_nodes; i++) has_fq |= g->nodes[i].op == QC_OP_QcFakeQuant;
+  if (has_fq) return qc_qat_new(g, qo, NULL, 0, out, e); /* a checkpoint: its ranges */
+  int64_t cb = in->dims[0] > 0 ? in->dims[0] : 256;
+  int64_t n_ds = qc_dataset_len(dtr);
+  if (calib_n > n_ds) calib_n = n_ds;
+  int nb = (int)((calib_n + cb - 1) / cb);
+  qc_loader_opts lo = {cb, true, in->dims[0] > 0, seed ^ 0x5eedca1bULL, 1, 0, {0}};
+  lo.tf.n_norm = 1;
+  lo.tf.mean[0] = (float)mean;
+  lo.tf.std[0] = (float)std;
+  qc_loader *ld = qc_loader_new(dtr, &lo, e);
+  if (!ld) return e->code;
+  qc_tensor *ts = calloc((size_t)nb, sizeof *ts);
+  qc_status st = ts ? qc_loader_start(ld, 0, e) : qc_err_set(e, QC_ERR_NOMEM, "out of memory");
+  int got = 0;
+  for (; st == QC_OK && got < nb; got++) {
+    qc_batch b;
+    bool end = false;
+    if ((st = qc_loader_next(ld, &b, &end, e)) || end) break;
+    int64_t per = qc_tensor_elems(&b.x) / (b.n ? b.n : 1);
+    ts[got] = (qc_tensor){QC_DT_F32, in->rank, {0}, NULL};
+    memcpy(ts[got].dims, in->dims, sizeof ts[got].dims);
+    ts[got].dims[0] = b.n;
+    if (!(ts[got].data = malloc(sizeof(float) * (size_t)(per * b.n)))) {
+      st = qc_err_set(e, QC_ERR_NOMEM, "out of memory for calibration batches");
+      break;
+    }
+    memcpy(ts[got].data, b.x.data, sizeof(float) * (size_t)(per * b.n));
+  }
+  qc_loader_free(ld);
+  if (st == QC_OK) st = qc_qat_new(g, qo, ts, got, out, e);
+  for (int i = 0; ts && i < nb; i++) free(ts[i].data);
+  free(ts);
+  return st;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+  fputc('"', f);
+  for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+    if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+    else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+    else fputc(*p, f);
+  }
+  fputc('"', f);
+}
+
+/* The report of `quantize` (layers, sizes, BOPS) plus the QAT settings. */
+static qc_status write_qat_report(const char *path, const char *model, const char *scheme,
+                                  const qc_qat_opts *qo, const qc_quant_report *r, qc_err *e)
+{
+  char tmp[4200];
+  if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+    return qc_err_set(e, QC_ERR_USAGE, "%s: path too long", path);
+  FILE *f = fopen(tmp, "wb");
+  if (!f) return qc_err_set(e, QC_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+  fputs("{\"model\": ", f);
+  json_str(f, model);
+  fputs(", \"scheme\": ", f);
+  json_str(f, scheme);
+  fprintf(f, ", \"first_last_8bit\": %s,\n \"qat\": {\"act_range_momentum\": %.9g, "
+          "\"bn\": \"folded (frozen)\"},\n \"layers\": [",
+          qo->u.first_last_8bit ? "true" : "false", qo->act_range_momentum);
+  for (int32_t i = 0; i < r->n_layers; i++) {
+    const qc_layer_report *l = &r->layers[i];
+    fputs(i ? ",\n  {\"name\": " : "\n  {\"name\": ", f);
+    json_str(f, l->name);
+    fputs(", \"op\": ", f);
+    json_str(f, l->op);
+    fprintf(f,
+            ", \"w_bits\": %d, \"a_bits\": %d, \"params\": %lld, \"macs\": %lld, "
+            "\"bits\": %lld, \"bytes\": %lld, \"bops\": %.17g}",
+            l->w_bits, l->a_bits, (long long)l->params, (long long)l->macs, (long long)l->bits,
+            (long long)((l->bits + 7) / 8), l->bops);
+  }
+  double ratio = r->quant_bytes > 0 ? (double)r->fp32_bytes / (double)r->quant_bytes : 0;
+  fprintf(f,
+          "],\n \"totals\": {\"layers\": %d, \"fp32_bytes\": %lld, \"quant_bytes\": %lld, "
+          "\"compression_ratio\": %.17g, \"bops\": %.17g, \"fp32_bops\": %.17g}}\n",
+          (int)r->n_layers, (long long)r->fp32_bytes, (long long)r->quant_bytes, ratio, r->bops,
+          r->fp32_bops);
+  bool ok = !ferror(f);
+  ok = (fclose(f) == 0) && ok;
+  if (!ok || rename(tmp, path) != 0) {
+    unlink(tmp);
+    return qc_err_set(e, QC_ERR_IO, "%s: cannot write", path);
+  }
+  return QC_OK;
+}
+
 int qc_cmd_finetune(int argc, char **argv)
 {
   enum {
     O_LR = 256, O_OPT, O_MOM, O_NEST, O_WD, O_SCHED, O_CLIP, O_TEACHER, O_TEMP, O_ALPHA,
-    O_MEAN, O_STD, O_AUG, O_SEED, O_MAXSTEPS, O_LOG, O_CKPT, O_RESUME, O_PROG, O_NOPROG
+    O_MEAN, O_STD, O_AUG, O_SEED, O_MAXSTEPS, O_LOG, O_CKPT, O_RESUME, O_PROG, O_NOPROG,
+    O_QAT, O_FREEZE_BN, O_ACT_MOM, O_CALIB_N, O_REPORT, O_IR
   };
   static const struct option longopts[] = {
       {"data", required_argument, NULL, 'd'},     {"output", required_argument, NULL, 'o'},
@@ -359,6 +474,10 @@ int qc_cmd_finetune(int argc, char **argv)
       {"log", required_argument, NULL, O_LOG},    {"checkpoint", required_argument, NULL, O_CKPT},
       {"resume", required_argument, NULL, O_RESUME}, {"progress", no_argument, NULL, O_PROG},
       {"no-progress", no_argument, NULL, O_NOPROG}, {"help", no_argument, NULL, 'h'},
+      {"qat", required_argument, NULL, O_QAT},    {"freeze-bn", optional_argument, NULL, O_FREEZE_BN},
+      {"act-momentum", required_argument, NULL, O_ACT_MOM},
+      {"calib-n", required_argument, NULL, O_CALIB_N}, {"report", required_argument, NULL, O_REPORT},
+      {"ir", required_argument, NULL, O_IR},
       {NULL, 0, NULL, 0},
   };
   static const char *const opt_names[] = {"sgd", "adam", "adamw"};
@@ -368,6 +487,9 @@ int qc_cmd_finetune(int argc, char **argv)
   long epochs = 1, batch = 32, threads = 0, limit = 0, max_steps = 0, seed = 0;
   double lr = 0.01, momentum = 0.9, wd = -1, clip = 0, temp = 4, alpha = 0.5, mean = 0, std = 1;
   bool nesterov = false, augment = false;
+  const char *qat_scheme = NULL, *report = NULL, *ir_path = NULL;
+  long calib_n = 1024, freeze_bn = 0;
+  double act_mom = 0.99;
   int opt_kind = 0, sched_kind = 0, show = isatty(2) ? 1 : 0, c, rc;
   opterr = 0;
   optind = 1;
@@ -444,6 +566,35 @@ int qc_cmd_finetune(int argc, char **argv)
     case O_LOG: log_path = optarg; break;
     case O_CKPT: ckpt = optarg; break;
     case O_RESUME: resume = optarg; break;
+    case O_QAT:
+      if (!*optarg) return qc_cli_usage_error("finetune", "--qat: empty scheme");
+      qat_scheme = optarg;
+      break;
+    case O_FREEZE_BN:
+      if (optarg && !qc_cli_parse_long("finetune", "--freeze-bn", optarg, 0, 100000, &freeze_bn,
+                                       &rc))
+        return rc;
+      if (freeze_bn != 0)
+        return qc_cli_usage_error("finetune", "--freeze-bn %ld: QAT folds BN into the layers "
+                                  "before training, so BN is frozen from epoch 0",
+                                  freeze_bn);
+      break;
+    case O_ACT_MOM:
+      if (!qc_cli_parse_double("finetune", "--act-momentum", optarg, &act_mom, &rc)) return rc;
+      if (!(act_mom >= 0 && act_mom < 1))
+        return qc_cli_usage_error("finetune", "--act-momentum: %s must be in [0, 1)", optarg);
+      break;
+    case O_CALIB_N:
+      if (!qc_cli_parse_long("finetune", "--calib-n", optarg, 1, 60000, &calib_n, &rc)) return rc;
+      break;
+    case O_REPORT:
+      if (!*optarg) return qc_cli_usage_error("finetune", "--report: empty path");
+      report = optarg;
+      break;
+    case O_IR:
+      if (!*optarg) return qc_cli_usage_error("finetune", "--ir: empty path");
+      ir_path = optarg;
+      break;
     case O_PROG: show = 1; break;
     case O_NOPROG: show = 0; break;
     case 'h': fputs(usage, stdout); return QC_EXIT_OK;
@@ -456,6 +607,37 @@ int qc_cmd_finetune(int argc, char **argv)
     return qc_cli_usage_error("finetune", "unexpected argument '%s'", argv[optind + 1]);
   if (!data) return qc_cli_usage_error("finetune", "missing --data");
   if (!out) return qc_cli_usage_error("finetune", "missing -o OUT.onnx");
+  if (!qat_scheme && (report || ir_path))
+    return qc_cli_usage_error("finetune", "%s needs --qat", report ? "--report" : "--ir");
+  qc_qat_opts qo;
+  qc_qat_opts_default(&qo);
+  qo.act_range_momentum = act_mom;
+  qo.u.threads = (int)threads;
+  char report_buf[4200];
+  if (qat_scheme) {
+    int wb = 0, ab = 0, used = 0;
+    if (sscanf(qat_scheme, "w%da%d%n", &wb, &ab, &used) == 2 && qat_scheme[used] == 0) {
+      if (wb < 2 || wb > 8 || ab < 2 || ab > 8)
+        return qc_cli_usage_error("finetune", "--qat %s: bits must be in 2..8", qat_scheme);
+      qo.u.w_bits = wb, qo.u.a_bits = ab;
+    } else if (access(qat_scheme, R_OK) == 0) {
+      qo.u.config_path = qat_scheme;
+    } else {
+      return qc_cli_usage_error("finetune",
+                                "--qat %s: not wNaM (e.g. w4a4) and not a readable config file",
+                                qat_scheme);
+    }
+    if (!report && out) {
+      size_t n = strlen(out);
+      if (n >= 5 && strcmp(out + n - 5, ".onnx") == 0) n -= 5;
+      if (n + 6 > sizeof report_buf) return qc_cli_usage_error("finetune", "-o: path too long");
+      memcpy(report_buf, out, n);
+      memcpy(report_buf + n, ".json", 6);
+      report = report_buf;
+    }
+    if (out && strcmp(report, out) == 0)
+      return qc_cli_usage_error("finetune", "-o and --report must be different files");
+  }
   if (nesterov && (opt_kind != 0 || momentum == 0))
     return qc_cli_usage_error("finetune", "--nesterov needs --optimizer sgd and --momentum > 0");
   const char *path = argv[optind];
@@ -468,6 +650,9 @@ int qc_cmd_finetune(int argc, char **argv)
   qc_dataset *dtr = NULL, *dte = NULL;
   qc_loader *ltr = NULL, *lte = NULL;
   qc_opt_param *params = NULL;
+  qc_qat *qat = NULL;
+  qc_graph *ig = NULL;
+  qc_quant_report qrep = {0};
   const float **grads = NULL;
   float **gmut = NULL;
   int64_t *glens = NULL;
@@ -517,6 +702,11 @@ int qc_cmd_finetune(int argc, char **argv)
   }
   int64_t chw[3] = {1, 1, per};
   if (in->rank == 4) chw[0] = in->dims[1], chw[1] = in->dims[2], chw[2] = in->dims[3];
+  if (open_data(data, chw, &dtr, &dte, &e)) goto fail;
+  if (qat_scheme && qat_setup(g, &qo, dtr, in, (int64_t)calib_n, mean, std, (uint64_t)seed, &qat,
+                              &e))
+    goto fail;
+  in = &g->values[g->inputs[0]]; /* QAT rebuilt g */
   if (qc_ad_new(g, (int)threads, true, &ad, &e)) goto fail;
   int np = qc_ad_n_params(ad);
   if (np == 0) {
@@ -527,7 +717,6 @@ int qc_cmd_finetune(int argc, char **argv)
     if (qc_cli_load_model(teacher, &lo, &tg, &e) || qc_interp_new(tg, (int)threads, &tit, &e))
       goto fail;
   }
-  if (open_data(data, chw, &dtr, &dte, &e)) goto fail;
   int64_t dchw[3];
   qc_dataset_shape(dtr, dchw);
   if (dchw[0] * dchw[1] * dchw[2] != per) {
@@ -691,6 +880,8 @@ int qc_cmd_finetune(int argc, char **argv)
         goto fail_sig;
       }
       if (qc_ad_backward(ad, douts, g->n_outputs, &e)) goto fail_sig;
+      /* after backward: the VJPs used the ranges the forward used */
+      if (qat && qc_qat_observe(qat, ad, &e)) goto fail_sig;
       for (int i = 0; i < np; i++) {
         const qc_tensor *gr = qc_ad_grad(ad, qc_ad_param(ad, i));
         grads[i] = gr ? gr->data : NULL;
@@ -792,11 +983,28 @@ int qc_cmd_finetune(int argc, char **argv)
     rc = 130;
     goto done;
   }
-  if (qc_onnx_save(g, out, &e)) goto fail;
+  if (qat) {
+    if (qc_qat_convert(qat, &ig, &qrep, &e) || qc_onnx_save(ig, out, &e) ||
+        write_qat_report(report, path, qat_scheme, &qo, &qrep, &e))
+      goto fail;
+    if (ir_path) {
+      char *txt = qc_print(ig, true);
+      if (!txt) {
+        qc_err_set(&e, QC_ERR_NOMEM, "out of memory printing the integer IR");
+        goto fail;
+      }
+      qc_status ist = write_atomic(ir_path, txt, strlen(txt), &e);
+      free(txt);
+      if (ist) goto fail;
+    }
+  } else if (qc_onnx_save(g, out, &e)) {
+    goto fail;
+  }
   double dtot = now_s() - t0;
   printf("steps: %lld, time: %.2f s, %.1f images/s\n", (long long)pos.global_step, dtot,
          dtot > 0 ? (double)imgs / dtot : 0.0);
-  printf("wrote %s\n", out);
+  printf("wrote %s%s%s%s%s\n", out, qat ? ", " : "", qat ? report : "", ir_path ? ", " : "",
+         ir_path ? ir_path : "");
   goto done;
 fail_sig:
   sigaction(SIGINT, &old_sa, NULL);
@@ -823,5 +1031,8 @@ done:
   if (tit) qc_interp_free(tit);
   qc_graph_free(g);
   qc_graph_free(tg);
+  qc_graph_free(ig);
+  qc_qat_free(qat);
+  qc_quant_report_free(&qrep);
   return rc;
 }
