@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -120,17 +121,34 @@ def parse_compile(text):
     return out
 
 
-def quantc_bench(quantc, art, t, iters, txt_path):
-    """One `quantc bench` run: median/p90 latency (ms), peak RSS (MiB), arena bytes."""
+def child_cpu_s():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def quantc_bench(quantc, art, t, iters, txt_path, cpu_probe=False):
+    """One `quantc bench` run: median/p90 latency (ms), peak RSS (MiB), arena bytes. With
+    CPU_PROBE also the CPU time of one run (ms): the CPU time of this call (2 warm-up + 2 x
+    ITERS runs) less that of a call with 1 timed run (2 runs), over the runs between; at one
+    thread that is the latency with a core to itself."""
     js = txt_path[:-4] + ".json"
-    p, _ = run([quantc, "bench", art, "--threads", str(t), "--iters", str(iters), "--warmup", "3",
+    c0 = child_cpu_s()
+    p, _ = run([quantc, "bench", art, "--threads", str(t), "--iters", str(iters), "--warmup", "2",
                 "--json", js])
+    cpu_full = child_cpu_s() - c0
     with open(txt_path, "w") as f:
         f.write(p.stdout + p.stderr)
     with open(js) as f:
         d = json.load(f)
-    return {"median_ms": d["latency_ms_median"], "p90_ms": d["latency_ms_p90"],
-            "rss_mb": d["peak_rss_bytes"] / 1048576, "arena_bytes": d["arena_bytes"]}
+    out = {"median_ms": d["latency_ms_median"], "p90_ms": d["latency_ms_p90"],
+           "rss_mb": d["peak_rss_bytes"] / 1048576, "arena_bytes": d["arena_bytes"]}
+    if cpu_probe and iters > 1:
+        c0 = child_cpu_s()
+        run([quantc, "bench", art, "--threads", str(t), "--iters", "1", "--warmup", "0",
+             "--json", js[:-5] + ".probe.json"])
+        cpu_one = child_cpu_s() - c0
+        out["cpu_ms"] = max(0.0, (cpu_full - cpu_one) * 1e3 / (2 * iters))
+    return out
 
 
 def fmt(v, spec):
@@ -146,6 +164,7 @@ def main():
     ap.add_argument("--iters", default="20,10", help="timed runs per model, in --models order")
     ap.add_argument("--peak-ms", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds per measurement")
+    ap.add_argument("--bench-s", type=float, default=10, help="time budget of one quantc bench")
     ap.add_argument("--no-quantc", action="store_true", help="ORT and peak columns only")
     a = ap.parse_args()
     models = a.models.split(",")
@@ -157,7 +176,8 @@ def main():
     t_start = time.monotonic()
 
     res = {"cpu": cpu_name(), "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M UTC",
-           time.gmtime()), "rows": [], "compile": [], "notes": []}
+           time.gmtime()), "rows": [], "compile": [], "notes": [],
+           "loadavg_start": os.getloadavg()[0]}
     log(f"peak (peak.c, {a.peak_ms} ms per measurement)")
     pk = peak(a.work, a.peak_ms, max(threads))
     res["peak"] = pk
@@ -170,6 +190,17 @@ def main():
         if not k:
             return None
         return k["gmacs_1t"] * t  # per-core peak x cores: the N-thread run is noisier here
+
+    # the peak of the instructions quantc's kernels use: int8 path as `quantc compile` reports
+    path_instr = {"avx2-s16": "vpmaddwd+vpaddd ymm", "avx512-vnni": "vpdpbusd zmm",
+                  "avx-vnni": "{vex} vpdpbusd ymm", "neon-sdot": "sdot v.4s"}
+
+    def path_peak(prec, t):
+        if prec == "fp32":
+            return peak_for(prec, t)
+        paths = {c.get("int8_path") for c in res["compile"]}
+        ks = [k for k in pk["kernels"] for p_ in paths if path_instr.get(p_) == k["instr"]]
+        return ks[0]["gmacs_1t"] * t if ks else None
 
     log("export " + ",".join(models))
     onnx_paths = export(a.work, models)
@@ -201,6 +232,7 @@ def main():
         run(["/usr/bin/python3", os.path.join(ROOT, "benchmarks", "qdq_standard.py"), fp32, qdq,
              std])
         arts = {}
+        q_iters = {}
         if have_compile:
             for prec in ("fp32", "w8a8"):
                 d = os.path.join(a.work, f"{model}_{prec}")
@@ -237,21 +269,30 @@ def main():
                     row["ort_ms"] = best("ort_ms", o["median_ms"])
                     row["ort_min_ms"] = best("ort_min_ms", o["min_ms"])
                     row["ort_p90_ms"] = best("ort_p90_ms", o["p90_ms"])
+                    if t == 1:
+                        row["ort_cpu_ms"] = best("ort_cpu_ms", o["cpu_median_ms"])
                     if save:
                         res[f"{model}_ort_fused_ops"] = op_counts(save)
                     if prec == "w8a8":
                         oq = ort(qdq, t, iters[mi])
                         row["ort_quantc_qdq_ms"] = best("ort_quantc_qdq_ms", oq["median_ms"])
                     if prec in arts and have_bench:
+                        # warm-up + 2 x iters runs (timed whole, then per step): keep a
+                        # slow artifact to about --bench-s seconds after its first call
+                        n = q_iters.get(prec, iters[mi])
                         try:
-                            b = quantc_bench(quantc, arts[prec], t, iters[mi],
-                                             f"{arts[prec]}.bench-t{t}.txt")
+                            b = quantc_bench(quantc, arts[prec], t, n,
+                                             f"{arts[prec]}.bench-t{t}.txt", cpu_probe=t == 1)
                         except (RuntimeError, OSError, ValueError, KeyError) as e:
                             res["notes"].append(f"{model} {prec} T={t}: bench failed: "
                                                 f"{str(e)[-300:]}")
                             log(res["notes"][-1])
                             continue
+                        q_iters[prec] = max(3, min(iters[mi], int(a.bench_s * 1e3 /
+                                                                  (2 * b["median_ms"]))))
                         row["quantc_ms"] = best("quantc_ms", b["median_ms"])
+                        if "cpu_ms" in b:
+                            row["quantc_cpu_ms"] = best("quantc_cpu_ms", b["cpu_ms"])
                         row["quantc_p90_ms"] = best("quantc_p90_ms", b["p90_ms"])
                         row["rss_mb"] = b["rss_mb"]
                         row["arena_bytes"] = b["arena_bytes"]
@@ -261,11 +302,15 @@ def main():
                 row["ort_gmacs"] = macs / (row["ort_ms"] * 1e6)
                 pg = row["peak_gmacs"]
                 row["quantc_pct_peak"] = 100 * row["quantc_gmacs"] / pg if q and pg else None
+                pp = path_peak(prec, t)
+                row["path_peak_gmacs"] = pp
+                row["quantc_pct_path_peak"] = 100 * row["quantc_gmacs"] / pp if q and pp else None
                 row["ort_pct_peak"] = 100 * row["ort_gmacs"] / pg if pg else None
                 res["rows"].append(row)
                 log(f"{model} {prec} T={t}: quantc {fmt(q, '.2f')} ms, ORT {row['ort_ms']:.2f} ms")
 
     res["elapsed_s"] = round(time.monotonic() - t_start, 1)
+    res["loadavg_end"] = os.getloadavg()[0]
     with open(os.path.join(a.work, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
     md = table(res)
@@ -278,27 +323,52 @@ def main():
 def table(res):
     pk = res["peak"]
     fpk, ik = pk["fp32_best"], pk["int8_best"]
-    lines = [f"CPU: {res['cpu']} ({res['cpus']} CPUs), {res['date']}, run took {res['elapsed_s']} s",
-             "",
+    lines = [f"CPU: {res['cpu']} ({res['cpus']} CPUs), {res['date']}, run took {res['elapsed_s']} s, "
+             f"load average {res['loadavg_start']:.1f} at the start, {res['loadavg_end']:.1f} at "
+             "the end (other processes on the machine)", "",
              "Measured peak (benchmarks/peak.c), GMAC/s, 1 thread / "
              f"{pk['threads']} threads:", ""]
     for k in pk["kernels"]:
         lines.append(f"- {k['name']} `{k['instr']}` ({k['isa']}): {k['gmacs_1t']:.1f} / "
                      f"{k['gmacs_nt']:.1f}")
     lines += ["", f"% of peak below: fp32 against {fpk['instr'] if fpk else '-'}, W8A8 against "
-              f"{ik['instr'] if ik else '-'} (best int8 rate of the host).", "",
+              f"{ik['instr'] if ik else '-'} (the best int8 rate of the host), at T threads the "
+              "1-thread peak x T; % path peak: against the instructions quantc's int8 path uses "
+              "(`quantc compile`'s 'int8 path'; fp32: the same as % peak). Latencies: the better "
+              "median of the alternating rounds.", "",
               "| model | precision | threads | quantc ms | ORT ms | quantc/ORT | target | "
-              "quantc GMAC/s | % peak | ORT GMAC/s | ORT % peak | ORT ms (quantc QDQ) | "
+              "quantc GMAC/s | % peak | % path peak | ORT GMAC/s | ORT % peak | ORT ms (quantc QDQ) | "
               "quantc RSS MB |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in res["rows"]:
         tgt = f"<= {TARGET_FP32 if r['precision'] == 'fp32' else TARGET_INT8}"
         lines.append("| " + " | ".join([
             r["model"], r["precision"], str(r["threads"]), fmt(r.get("quantc_ms"), ".1f"),
             fmt(r["ort_ms"], ".1f"), fmt(r.get("ratio"), ".2f"), tgt,
-            fmt(r.get("quantc_gmacs"), ".1f"), fmt(r.get("quantc_pct_peak"), ".0f"),
+            fmt(r.get("quantc_gmacs"), ".1f"), fmt(r.get("quantc_pct_peak"), ".1f"),
+            fmt(r.get("quantc_pct_path_peak"), ".1f"),
             fmt(r["ort_gmacs"], ".1f"), fmt(r.get("ort_pct_peak"), ".0f"),
             fmt(r.get("ort_quantc_qdq_ms"), ".1f"), fmt(r.get("rss_mb"), ".0f")]) + " |")
+    cpu_rows = [r for r in res["rows"] if r["threads"] == 1 and r.get("ort_cpu_ms")]
+    if cpu_rows:
+        lines += ["", "1 thread, CPU time per run (ms; robust to other processes on the machine: "
+                  "ORT: the process's CPU time per session.run, median; quantc: `quantc bench`'s "
+                  "CPU time less a 1-run call's, per run):", "",
+                  "| model | precision | quantc CPU ms | ORT CPU ms | quantc/ORT | target | "
+                  "quantc GMAC/s | % peak | % path peak | ORT GMAC/s | ORT % peak |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in cpu_rows:
+            q, o = r.get("quantc_cpu_ms"), r["ort_cpu_ms"]
+            qg = r["macs"] / (q * 1e6) if q else None
+            og = r["macs"] / (o * 1e6)
+            pg, pp = r.get("peak_gmacs"), r.get("path_peak_gmacs")
+            tgt = f"<= {TARGET_FP32 if r['precision'] == 'fp32' else TARGET_INT8}"
+            lines.append("| " + " | ".join([
+                r["model"], r["precision"], fmt(q, ".1f"), fmt(o, ".1f"),
+                fmt(q / o if q else None, ".2f"), tgt, fmt(qg, ".1f"),
+                fmt(100 * qg / pg if qg and pg else None, ".1f"),
+                fmt(100 * qg / pp if qg and pp else None, ".1f"), fmt(og, ".1f"),
+                fmt(100 * og / pg if pg else None, ".0f")]) + " |")
     if res["compile"]:
         lines += ["", f"Compile time, s (target < {TARGET_COMPILE_S:.0f} s for ResNet-50): `quantc "
                   "compile` as it reports itself (compile = lowering + LLVM + link; w8a8 also "

@@ -4,7 +4,9 @@
 // DequantizeLinear -> Conv -> QuantizeLinear group into QLinearConv and runs int8 kernels),
 // WARMUP untimed runs, then ITERS timed runs of session.run. Prints ONE JSON line:
 //   {"model": ..., "threads": T, "iters": N, "median_ms": ..., "p90_ms": ..., "min_ms": ...,
-//    "mean_ms": ..., "create_ms": ..., "input": [dims], "rss_mb": ...}
+//    "mean_ms": ..., "cpu_median_ms": ..., "create_ms": ..., "input": [dims], "rss_mb": ...}
+// cpu_median_ms: the process's CPU time (all threads) per run; at 1 thread that is the latency
+// the run would have had with a core to itself, whatever else runs on the machine.
 //
 // usage: ort_latency.js MODEL.onnx [--threads T] [--iters N] [--warmup W] [--shape 1,3,224,224]
 //                       [--input X.npy] [--ort DIR] [--save-optimized OUT.onnx]
@@ -115,19 +117,23 @@ async function main() {
   const feeds = { [sess.inputNames[0]]: new ort.Tensor('float32', x.data, x.dims) };
 
   for (let i = 0; i < warmup; i++) await sess.run(feeds);
-  const ms = [];
+  const ms = [], cpu = [];
   for (let i = 0; i < iters; i++) {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     await sess.run(feeds);
     ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1e3);
   }
+  const cpuSorted = cpu.slice().sort((a, b) => a - b);
   const sorted = ms.slice().sort((a, b) => a - b);
   const r3 = v => Math.round(v * 1000) / 1000;
   process.stdout.write(JSON.stringify({
     model: pos[0], threads, iters, warmup,
     median_ms: r3(quantile(sorted, 0.5)), p90_ms: r3(quantile(sorted, 0.9)),
     min_ms: r3(sorted[0]), mean_ms: r3(ms.reduce((a, b) => a + b, 0) / ms.length),
-    create_ms: r3(createMs), input: x.dims,
+    cpu_median_ms: r3(quantile(cpuSorted, 0.5)), create_ms: r3(createMs), input: x.dims,
     rss_mb: Math.round(process.memoryUsage().rss / 1048576),
   }) + '\n');
 }
