@@ -1,17 +1,32 @@
-/* The runtime's thread pool: threads-1 sleeping workers plus the caller. A step is published
- * under the mutex with a new generation number; worker w runs chunk w of the step (if there is
- * one) and the caller runs chunk 0, then waits until every chunk is done. That wait is the
- * barrier between steps. Nothing here allocates after qcrt_pool_start. */
-/* The runtime ships alone and is built with plain -std=c11: ask for POSIX here. */
+/* The runtime's thread pool: threads-1 workers plus the caller. A step is published by writing
+ * the job and then bumping an atomic generation number (release); worker w runs chunk w of the
+ * step (if there is one) and the caller runs chunk 0, then waits until every worker has
+ * acknowledged the step. That wait is the barrier between steps. Both sides spin briefly (steps follow each
+ * other within microseconds) and then sleep on a condition variable; the mutex is only taken
+ * on the sleeping path, and every wake-up is signalled under it, so none is lost. Nothing here
+ * allocates after qcrt_pool_start. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rt_internal.h"
+
+/* Polling before sleeping: some tens of microseconds, a few steps of a small model. */
+#define SPIN_ITERS 2000
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
 
 typedef struct {
   qcrt_pool *pool;
@@ -20,19 +35,19 @@ typedef struct {
 
 struct qcrt_pool {
   pthread_mutex_t mu;
-  pthread_cond_t work;     /* signalled when gen changes or stop is set */
-  pthread_cond_t done;     /* signalled when pending reaches 0 */
+  pthread_cond_t work;     /* signalled (under mu) when gen changes or stop is set */
+  pthread_cond_t done;     /* signalled (under mu) when pending reaches 0 */
   int threads;
   int n_started;           /* workers actually running, joined by stop */
   pthread_t *tids;
   worker_arg *args;
   uint8_t *scratch;
   size_t scratch_stride;
-  /* the current step, valid while pending > 0; guarded by mu */
-  uint64_t gen;
-  int stop;
+  atomic_uint_fast64_t gen;
+  atomic_int stop;
+  atomic_int pending;
+  /* the current step: written before gen is bumped, read after gen is seen */
   int n_chunks;
-  int pending;
   qca_kernel_fn fn;
   uint8_t *arena;
   const uint8_t *weights;
@@ -48,30 +63,45 @@ static void chunk_range(uint64_t n, int k, int c, int64_t *t0, int64_t *t1)
   *t1 = (int64_t)(start + base + (uc < rem ? 1 : 0));
 }
 
+/* Waits until gen differs from seen or stop is set; returns the new gen (0 on stop). */
+static uint64_t wait_work(qcrt_pool *p, uint64_t seen)
+{
+  for (int i = 0; i < SPIN_ITERS; i++) {
+    if (atomic_load_explicit(&p->stop, memory_order_acquire)) return 0;
+    uint64_t g = atomic_load_explicit(&p->gen, memory_order_acquire);
+    if (g != seen) return g;
+    cpu_relax();
+  }
+  pthread_mutex_lock(&p->mu);
+  while (!atomic_load(&p->stop) && atomic_load(&p->gen) == seen)
+    pthread_cond_wait(&p->work, &p->mu);
+  pthread_mutex_unlock(&p->mu);
+  return atomic_load(&p->stop) ? 0 : atomic_load(&p->gen);
+}
+
 static void *worker_main(void *argp)
 {
   worker_arg *a = argp;
   qcrt_pool *p = a->pool;
   uint8_t *scratch = p->scratch + (size_t)a->idx * p->scratch_stride;
-  /* gen is 0 until the first step, which can only be published after start returned. */
+  /* gen is 0 until the first step, which can only be published after start returned. Every
+     worker acknowledges every step, chunk or not, so none is still reading a step's fields
+     when the caller writes the next one's, and none can miss a step. */
   uint64_t seen = 0;
-  pthread_mutex_lock(&p->mu);
   for (;;) {
-    while (!p->stop && p->gen == seen) pthread_cond_wait(&p->work, &p->mu);
-    if (p->stop) break;
-    seen = p->gen;
-    if (a->idx >= p->n_chunks) continue;   /* this step has fewer chunks than threads */
-    qca_kernel_fn fn = p->fn;
-    uint8_t *arena = p->arena;
-    const uint8_t *weights = p->weights;
-    int64_t t0, t1;
-    chunk_range(p->n_tasks, p->n_chunks, a->idx, &t0, &t1);
-    pthread_mutex_unlock(&p->mu);
-    fn(arena, weights, scratch, t0, t1);
-    pthread_mutex_lock(&p->mu);
-    if (--p->pending == 0) pthread_cond_signal(&p->done);
+    seen = wait_work(p, seen);
+    if (seen == 0) break;
+    if (a->idx < p->n_chunks) {   /* a step may have fewer chunks than threads */
+      int64_t t0, t1;
+      chunk_range(p->n_tasks, p->n_chunks, a->idx, &t0, &t1);
+      p->fn(p->arena, p->weights, scratch, t0, t1);
+    }
+    if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
+      pthread_mutex_lock(&p->mu);
+      pthread_cond_signal(&p->done);
+      pthread_mutex_unlock(&p->mu);
+    }
   }
-  pthread_mutex_unlock(&p->mu);
   return NULL;
 }
 
@@ -94,6 +124,9 @@ qcrt_status qcrt_pool_start(int threads, uint8_t *scratch, size_t scratch_stride
       goto nomem;
     }
   }
+  atomic_init(&p->gen, 0);
+  atomic_init(&p->stop, 0);
+  atomic_init(&p->pending, 0);
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->work, NULL);
   pthread_cond_init(&p->done, NULL);
@@ -131,14 +164,14 @@ void qcrt_pool_run(qcrt_pool *p, qca_kernel_fn fn, uint8_t *arena, const uint8_t
     fn(arena, weights, p->scratch, 0, (int64_t)n_tasks);
     return;
   }
-  pthread_mutex_lock(&p->mu);
   p->fn = fn;
   p->arena = arena;
   p->weights = weights;
   p->n_tasks = n_tasks;
   p->n_chunks = k;
-  p->pending = k - 1;
-  p->gen++;
+  atomic_store_explicit(&p->pending, p->threads - 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
+  pthread_mutex_lock(&p->mu);   /* wakes the workers that went to sleep */
   pthread_cond_broadcast(&p->work);
   pthread_mutex_unlock(&p->mu);
 
@@ -146,8 +179,12 @@ void qcrt_pool_run(qcrt_pool *p, qca_kernel_fn fn, uint8_t *arena, const uint8_t
   chunk_range(n_tasks, k, 0, &t0, &t1);
   fn(arena, weights, p->scratch, t0, t1);
 
+  for (int i = 0; i < SPIN_ITERS; i++) {
+    if (atomic_load_explicit(&p->pending, memory_order_acquire) == 0) return;
+    cpu_relax();
+  }
   pthread_mutex_lock(&p->mu);
-  while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
+  while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done, &p->mu);
   pthread_mutex_unlock(&p->mu);
 }
 
@@ -155,7 +192,7 @@ void qcrt_pool_stop(qcrt_pool *p)
 {
   if (!p) return;
   pthread_mutex_lock(&p->mu);
-  p->stop = 1;
+  atomic_store(&p->stop, 1);
   pthread_cond_broadcast(&p->work);
   pthread_mutex_unlock(&p->mu);
   for (int w = 1; w <= p->n_started; w++) pthread_join(p->tids[w], NULL);
