@@ -45,6 +45,12 @@ def run(cmd, timeout=1800, check=True):
     return p, dt
 
 
+def git_commit():
+    p = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
+                       capture_output=True, text=True)
+    return p.stdout.strip() or "unknown"
+
+
 def cpu_name():
     try:
         with open("/proc/cpuinfo") as f:
@@ -166,6 +172,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds per measurement")
     ap.add_argument("--bench-s", type=float, default=10, help="time budget of one quantc bench")
     ap.add_argument("--no-quantc", action="store_true", help="ORT and peak columns only")
+    ap.add_argument("--reuse", action="store_true",
+                    help="keep artifacts compiled by an earlier run (their compile times too)")
     a = ap.parse_args()
     models = a.models.split(",")
     threads = [int(t) for t in a.threads.split(",")]
@@ -177,7 +185,7 @@ def main():
 
     res = {"cpu": cpu_name(), "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M UTC",
            time.gmtime()), "rows": [], "compile": [], "notes": [],
-           "loadavg_start": os.getloadavg()[0]}
+           "loadavg_start": os.getloadavg()[0], "commit": git_commit()}
     log(f"peak (peak.c, {a.peak_ms} ms per measurement)")
     pk = peak(a.work, a.peak_ms, max(threads))
     res["peak"] = pk
@@ -236,6 +244,13 @@ def main():
         if have_compile:
             for prec in ("fp32", "w8a8"):
                 d = os.path.join(a.work, f"{model}_{prec}")
+                if a.reuse and os.path.exists(d + ".compile.txt") and os.path.isdir(d):
+                    with open(d + ".compile.txt") as f:
+                        c = {"model": model, "precision": prec, "wall_s": None, "reused": True}
+                        c.update(parse_compile(f.read()))
+                    arts[prec] = d
+                    res["compile"].append(c)
+                    continue
                 shutil.rmtree(d, ignore_errors=True)
                 cmd = [quantc, "compile", fp32, "-o", d]
                 if prec == "w8a8":
@@ -324,7 +339,7 @@ def table(res):
     pk = res["peak"]
     fpk, ik = pk["fp32_best"], pk["int8_best"]
     lines = [f"CPU: {res['cpu']} ({res['cpus']} CPUs), {res['date']}, run took {res['elapsed_s']} s, "
-             f"load average {res['loadavg_start']:.1f} at the start, {res['loadavg_end']:.1f} at "
+             f"quantc {res['commit']}, load average {res['loadavg_start']:.1f} at the start, {res['loadavg_end']:.1f} at "
              "the end (other processes on the machine)", "",
              "Measured peak (benchmarks/peak.c), GMAC/s, 1 thread / "
              f"{pk['threads']} threads:", ""]
