@@ -571,6 +571,9 @@ int qc_cmd_finetune(int argc, char **argv)
       qat_scheme = optarg;
       break;
     case O_FREEZE_BN:
+      /* optional EPOCH also as the next word: --freeze-bn 0 */
+      if (!optarg && optind < argc && argv[optind][0] >= '0' && argv[optind][0] <= '9')
+        optarg = argv[optind++];
       if (optarg && !qc_cli_parse_long("finetune", "--freeze-bn", optarg, 0, 100000, &freeze_bn,
                                        &rc))
         return rc;
