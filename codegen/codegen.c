@@ -104,6 +104,9 @@ static qc_status emit_all(const qc_graph *g, cg_program *p, cg_module *m, LLVMVa
     } else {
       const qc_node *nd = &g->nodes[gr->nodes[0]];
       cg_buf in[16], out[1];
+      if (!cg_qca_dtype(g->values[gr->out].dtype))
+        return qc_node_err(e, nd, QC_ERR_UNSUPPORTED, "not supported by compile (dtype %s)",
+                           qc_dtype_name(g->values[gr->out].dtype));
       if (nd->n_in > 16)
         return qc_node_err(e, nd, QC_ERR_UNSUPPORTED, "not supported by compile (%d inputs)",
                            (int)nd->n_in);

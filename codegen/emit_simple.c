@@ -272,15 +272,38 @@ static LLVMValueRef ew_unary(kx *k, const qc_node *nd, LLVMValueRef *x, int n, q
   }
 }
 
+/* f32: IEEE; integers (same dtype): wrapping arithmetic in the loaded width, truncated to the
+   dtype on store, as the interpreter's (T)((W)x op (W)z). Max/Min: NaN from either side. */
 static LLVMValueRef ew_binary(kx *k, const qc_node *nd, LLVMValueRef *x, int n, qc_dtype yt)
 {
-  (void)n, (void)yt;
+  (void)n;
   cg_module *m = k->m;
+  LLVMValueRef a = x[0], b = x[1];
+  if (yt != QC_DT_F32) {
+    bool sg = (qc_dtypes[yt].flags & QC_DTF_SIGNED) != 0;
+    switch (nd->op) {
+    case QC_OP_Add: return LLVMBuildAdd(m->b, a, b, "");
+    case QC_OP_Sub: return LLVMBuildSub(m->b, a, b, "");
+    case QC_OP_Mul: return LLVMBuildMul(m->b, a, b, "");
+    case QC_OP_Max:
+      return LLVMBuildSelect(m->b, LLVMBuildICmp(m->b, sg ? LLVMIntSGT : LLVMIntUGT, a, b, ""), a, b, "");
+    default:
+      return LLVMBuildSelect(m->b, LLVMBuildICmp(m->b, sg ? LLVMIntSLT : LLVMIntULT, a, b, ""), a, b, "");
+    }
+  }
   switch (nd->op) {
-  case QC_OP_Add: return LLVMBuildFAdd(m->b, x[0], x[1], "");
-  case QC_OP_Sub: return LLVMBuildFSub(m->b, x[0], x[1], "");
-  case QC_OP_Mul: return LLVMBuildFMul(m->b, x[0], x[1], "");
-  default: return LLVMBuildFDiv(m->b, x[0], x[1], "");
+  case QC_OP_Add: return LLVMBuildFAdd(m->b, a, b, "");
+  case QC_OP_Sub: return LLVMBuildFSub(m->b, a, b, "");
+  case QC_OP_Mul: return LLVMBuildFMul(m->b, a, b, "");
+  case QC_OP_Div: return LLVMBuildFDiv(m->b, a, b, "");
+  case QC_OP_PRelu: return fsel(m, LLVMRealOLT, a, cg_f32c(m, 0), LLVMBuildFMul(m->b, b, a, ""), a);
+  case QC_OP_Max:
+  case QC_OP_Min: {
+    LLVMValueRef nan = LLVMBuildFCmp(m->b, LLVMRealUNO, a, a, "");
+    LLVMValueRef c = LLVMBuildFCmp(m->b, nd->op == QC_OP_Max ? LLVMRealOGT : LLVMRealOLT, a, b, "");
+    return LLVMBuildSelect(m->b, LLVMBuildOr(m->b, nan, c, ""), a, b, "");
+  }
+  default: return a;
   }
 }
 
@@ -744,8 +767,12 @@ qc_status cg_emit_node(cg_module *m, const qc_graph *g, const qc_node *nd, const
   case QC_OP_Neg: case QC_OP_Floor: case QC_OP_Ceil: case QC_OP_Reciprocal:
     if (!f32in) break;
     return emit_ew(&k, x, 1, &y, ew_unary, kr);
-  case QC_OP_Add: case QC_OP_Sub: case QC_OP_Mul: case QC_OP_Div:
-    if (nx != 2 || !f32in || x[1].dt != QC_DT_F32) break;
+  case QC_OP_Add: case QC_OP_Sub: case QC_OP_Mul: case QC_OP_Div: case QC_OP_PRelu:
+  case QC_OP_Max: case QC_OP_Min:
+    if (nx != 2 || x[0].dt != y.dt || x[1].dt != y.dt) break;
+    if (y.dt != QC_DT_F32 && (nd->op == QC_OP_Div || nd->op == QC_OP_PRelu ||
+                              !(is_int_act(y.dt) || y.dt == QC_DT_I64)))
+      break;
     return emit_ew(&k, x, 2, &y, ew_binary, kr);
   case QC_OP_Softmax:
     return emit_softmax(&k, nd, &x[0], &y, kr);

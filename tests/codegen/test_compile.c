@@ -350,12 +350,25 @@ static void test_binary_broadcast(void)
 {
   const char *ir =
       "graph t opset 17 {\n input %x: f32[2,3,4]\n input %y: f32[3,1]\n input %z: f32[2,1,4]\n"
+      " input %i: i8[2,3,4]\n input %j: i8[3,4]\n input %u: u8[2,3,4]\n input %w: u8[1]\n"
       " const %c: f32[4] = [1.5, -2, 0.25, 3]\n"
       " %a: f32[2,3,4] = Add(%x, %y) @add\n %b: f32[2,3,4] = Sub(%z, %x) @sub\n"
       " %m: f32[2,3,4] = Mul(%x, %c) @mul\n %d: f32[2,3,4] = Div(%c, %x) @div\n"
       " %e: f32[2,3,4] = Mul(%x, %x) @sq\n"
-      " output %a, %b, %m, %d, %e\n}\n";
-  CU_ASSERT_EQUAL(check_graph("binary", ir, NULL), 5);
+      " %p: f32[2,3,4] = PRelu(%x, %c) @prelu\n %mx: f32[2,3,4] = Max(%x, %y) @max\n"
+      " %mn: f32[2,3,4] = Min(%z, %x) @min\n"
+      " %ia: i8[2,3,4] = Add(%i, %j) @iadd\n %is: i8[2,3,4] = Sub(%i, %j) @isub\n"
+      " %im: i8[2,3,4] = Mul(%i, %j) @imul\n %ix: i8[2,3,4] = Max(%i, %j) @imax\n"
+      " %ux: u8[2,3,4] = Min(%u, %w) @umin\n %ua: u8[2,3,4] = Add(%u, %w) @uadd\n"
+      " output %a, %b, %m, %d, %e, %p, %mx, %mn, %ia, %is, %im, %ix, %ux, %ua\n}\n";
+  CU_ASSERT_EQUAL(check_graph("binary", ir, NULL), 14);
+  /* NaN through Max and Min from either side, as numpy.maximum. */
+  const char *nan_ir = "graph t opset 17 {\n input %a: f32[4]\n input %b: f32[4]\n"
+                       " %x: f32[4] = Max(%a, %b) @max\n %n: f32[4] = Min(%a, %b) @min\n"
+                       " output %x, %n\n}\n";
+  float av[4] = {NAN, 1.0f, -2.0f, 3.0f}, bv[4] = {1.0f, NAN, 5.0f, -3.0f};
+  qc_tensor ab[2] = {{QC_DT_F32, 1, {4}, av}, {QC_DT_F32, 1, {4}, bv}};
+  CU_ASSERT_EQUAL(check_graph("nanmax", nan_ir, ab), 2);
 }
 
 static void test_data_movement(void)
