@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the bundled example model: install, build, inspect the model, run it on one
 # image, report its Fashion-MNIST top-1 accuracy, then quantize it to W8A8 (integer-only,
-# calibrated on 1024 training images) and compare accuracy and size of fp32 and int8.
+# calibrated on 1024 training images), compare accuracy and size of fp32 and int8, and finally
+# compile the int8 model to native code, verify it bit for bit against the interpreter and
+# benchmark it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -44,3 +46,14 @@ print(f"{'fp32':<14}{fp:>8.2f}%{r['fp32_bytes']:>14}{1:>7.2f}x")
 print(f"{'int8 (W8A8)':<14}{q:>8.2f}%{r['quant_bytes']:>14}{r['compression_ratio']:>7.2f}x")
 print(f"accuracy change: {q - fp:+.2f} points")
 PY
+
+echo "== quantc compile the W8A8 model to native code (LLVM), calibrated as above"
+build/tools/quantc compile "$model" --scheme w8a8 --calib fashion-mnist --calib-n 1024 \
+  --mean "$mean" --std "$std" -o out/fashion_resnet_w8a8_x86
+
+echo "== quantc verify: every compiled layer against the interpreter, bit for bit (200 test images)"
+build/tools/quantc verify out/fashion_resnet_w8a8_x86 --data fashion-mnist -n 200 \
+  --mean "$mean" --std "$std"
+
+echo "== quantc bench: per-layer timings of the compiled W8A8 model"
+build/tools/quantc bench out/fashion_resnet_w8a8_x86 --iters 50
