@@ -545,32 +545,37 @@ extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 extern void *__libc_memalign(size_t, size_t);
-static atomic_long n_allocs;
-void *malloc(size_t n)
+extern void __libc_free(void *);
+/* Allocation and free counts; the fail_at-th allocation (counting from 1, 0: never) fails. */
+static atomic_long n_allocs, n_frees, fail_at;
+static int counted_fails(void)
 {
-  atomic_fetch_add(&n_allocs, 1);
-  return __libc_malloc(n);
+  long k = atomic_fetch_add(&n_allocs, 1) + 1;
+  if (atomic_load(&fail_at) != k) return 0;
+  atomic_store(&fail_at, 0);   /* one failure; and a NULL is no block */
+  atomic_fetch_add(&n_frees, 1);
+  return 1;
 }
-void *calloc(size_t k, size_t n)
-{
-  atomic_fetch_add(&n_allocs, 1);
-  return __libc_calloc(k, n);
-}
+void *malloc(size_t n) { return counted_fails() ? NULL : __libc_malloc(n); }
+void *calloc(size_t k, size_t n) { return counted_fails() ? NULL : __libc_calloc(k, n); }
 void *realloc(void *p, size_t n)
 {
-  atomic_fetch_add(&n_allocs, 1);
+  if (counted_fails()) return NULL;
+  if (p && n == 0) atomic_fetch_add(&n_frees, 1);
+  if (!p) return __libc_realloc(p, n);
+  atomic_fetch_sub(&n_allocs, 1);   /* a resize is neither a new block nor a free */
   return __libc_realloc(p, n);
 }
 int posix_memalign(void **p, size_t a, size_t n)
 {
-  atomic_fetch_add(&n_allocs, 1);
-  *p = __libc_memalign(a, n);
+  *p = counted_fails() ? NULL : __libc_memalign(a, n);
   return *p ? 0 : 12;
 }
-void *aligned_alloc(size_t a, size_t n)
+void *aligned_alloc(size_t a, size_t n) { return counted_fails() ? NULL : __libc_memalign(a, n); }
+void free(void *p)
 {
-  atomic_fetch_add(&n_allocs, 1);
-  return __libc_memalign(a, n);
+  if (p) atomic_fetch_add(&n_frees, 1);
+  __libc_free(p);
 }
 #endif
 
@@ -607,6 +612,50 @@ static void test_run_allocates_nothing(void)
 #endif
 }
 
+/* SQLite's habit: make the N-th allocation of a load fail, for every N, and require a clean
+   NOMEM (or THREAD, when pthread_create's own allocation failed), a NULL model and no leak. */
+static void test_failing_allocator(void)
+{
+#if TB_COUNT_MALLOC
+  tb_model tm;
+  tb_demo(&tm, "qc_model");
+  size_t n;
+  uint8_t *b = tb_serialize(&tm, &n);
+  uint8_t *odd = malloc(n + 1);   /* unaligned: the load copies it, one allocation more */
+  memcpy(odd + 1, b, n);
+  int threads[2] = {1, 3};
+  for (int v = 0; v < 2; v++) {
+    int loaded = 0, bad = 0, leaks = 0;
+    for (long k = 1; k <= 200 && !loaded; k++) {
+      qcrt_model *m = (qcrt_model *)1;
+      qcrt_err e = {0};
+      long live = atomic_load(&n_allocs) - atomic_load(&n_frees);
+      atomic_store(&fail_at, atomic_load(&n_allocs) + k);
+      qcrt_status st = load_blob(odd + 1, n, threads[v], &m, &e);
+      atomic_store(&fail_at, 0);
+      if (st == QCRT_OK) {
+        loaded = 1;
+        run_and_check(m, 1);
+        qcrt_free(m);
+      } else if (!((st == QCRT_ERR_NOMEM || st == QCRT_ERR_THREAD) && m == NULL)) {
+        bad++;
+      }
+      if (atomic_load(&n_allocs) - atomic_load(&n_frees) != live) {
+        leaks++;
+        fprintf(stderr, "threads %d, allocation %ld failed (%s): %ld blocks leaked\n", threads[v], k, qcrt_status_name(st), atomic_load(&n_allocs) - atomic_load(&n_frees) - live);
+      }
+    }
+    CU_ASSERT(loaded);
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT_EQUAL(leaks, 0);
+  }
+  free(odd);
+  free(b);
+#else
+  printf("SKIPPED: the failing allocator needs glibc without ASan/TSan ");
+#endif
+}
+
 static int suite_init(void)
 {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/qc_rt_test_XXXXXX");
@@ -633,6 +682,7 @@ static CU_TestInfo tests[] = {
     {"section bounds and CRCs", test_section_bounds},
     {"qcrt_load from a directory", test_load_dir},
     {"qcrt_run allocates nothing", test_run_allocates_nothing},
+    {"N-th allocation fails: NOMEM, no leak", test_failing_allocator},
     CU_TEST_INFO_NULL,
 };
 
