@@ -1,10 +1,10 @@
 /* The runtime's thread pool: threads-1 workers plus the caller. A step is published by writing
  * the job and then bumping an atomic generation number (release); worker w runs chunk w of the
  * step (if there is one) and the caller runs chunk 0, then waits until every worker has
- * acknowledged the step. That wait is the barrier between steps. Both sides spin briefly (steps follow each
- * other within microseconds) and then sleep on a condition variable; the mutex is only taken
- * on the sleeping path, and every wake-up is signalled under it, so none is lost. Nothing here
- * allocates after qcrt_pool_start. */
+ * acknowledged the step. That wait is the barrier between steps. Both sides poll briefly (steps
+ * follow each other within microseconds) and then sleep on a condition variable; every wake-up
+ * is signalled under the mutex after the state change it announces, so none is lost. Nothing
+ * here allocates after qcrt_pool_start. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif

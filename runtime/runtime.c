@@ -58,7 +58,10 @@ static qcrt_status fail(qcrt_err *err, qcrt_status code, const char *fmt, ...)
   return code;
 }
 
-static uint64_t round_up64(uint64_t x) { return (x + (QCA_ALIGN - 1)) & ~(uint64_t)(QCA_ALIGN - 1); }
+static uint64_t round_up64(uint64_t x)
+{
+  return (x + (QCA_ALIGN - 1)) & ~(uint64_t)(QCA_ALIGN - 1);
+}
 
 /* Zeroed, 64-aligned, at least one line long (so a 0-byte arena still has a valid pointer).
    calloc of a large block maps fresh zero pages without touching them; *base is what to free. */
@@ -159,8 +162,8 @@ static qcrt_status check_header(qcrt_model *m, const char *file, qcrt_err *err)
   for (int i = 0; i < 4; i++) {
     const section *s = &sec[i];
     if (s->off % s->align != 0)
-      return fail(err, QCRT_ERR_FORMAT, "%s: %s section: offset %llu is not %llu-byte aligned", file,
-                  s->what, (unsigned long long)s->off, (unsigned long long)s->align);
+      return fail(err, QCRT_ERR_FORMAT, "%s: %s section: offset %llu is not %llu-byte aligned",
+                  file, s->what, (unsigned long long)s->off, (unsigned long long)s->align);
     if (s->off > h->file_bytes || s->bytes > h->file_bytes - s->off)
       return fail(err, QCRT_ERR_FORMAT,
                   "%s: %s section: offset %llu + %llu bytes runs past the end of the file (%llu "
@@ -221,8 +224,8 @@ static qcrt_status check_tensors(qcrt_model *m, const char *file, qcrt_err *err)
       return fail(err, QCRT_ERR_FORMAT, "%s: tensor %zu (%s '%s'): unknown dtype code %u", file, i,
                   role, name, t.dtype);
     if (t.rank > QCA_MAX_RANK)
-      return fail(err, QCRT_ERR_FORMAT, "%s: tensor %zu (%s '%s'): rank %u exceeds %d", file, i, role,
-                  name, t.rank, QCA_MAX_RANK);
+      return fail(err, QCRT_ERR_FORMAT, "%s: tensor %zu (%s '%s'): rank %u exceeds %d", file, i,
+                  role, name, t.rank, QCA_MAX_RANK);
     if (t.reserved != 0 || t.reserved2 != 0)
       return fail(err, QCRT_ERR_FORMAT, "%s: tensor %zu (%s '%s'): reserved field is not 0", file,
                   i, role, name);

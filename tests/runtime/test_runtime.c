@@ -642,7 +642,9 @@ static void test_failing_allocator(void)
       }
       if (atomic_load(&n_allocs) - atomic_load(&n_frees) != live) {
         leaks++;
-        fprintf(stderr, "threads %d, allocation %ld failed (%s): %ld blocks leaked\n", threads[v], k, qcrt_status_name(st), atomic_load(&n_allocs) - atomic_load(&n_frees) - live);
+        fprintf(stderr, "threads %d, allocation %ld failed (%s): %ld blocks leaked\n",
+                threads[v], k, qcrt_status_name(st),
+                atomic_load(&n_allocs) - atomic_load(&n_frees) - live);
       }
     }
     CU_ASSERT(loaded);
