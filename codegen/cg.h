@@ -36,6 +36,8 @@ typedef struct cg_target {
   cg_i8_path i8;           /* chosen from cpu + features */
   const char *i8_name;     /* "avx2-s16", "avx-vnni", "avx512-vnni", "neon-sdot", "neon", "scalar" */
   LLVMTargetMachineRef tm; /* owned; PIC, opt level as asked */
+  bool generic_dot;        /* tests: the i8 path's layouts with generic IR instead of its
+                              dot-product instruction (runs vpdpbusd/sdot layouts on any host) */
 } cg_target;
 
 /* cpu NULL/"native" = host (x86-64 only); features may be NULL. The target machine is created

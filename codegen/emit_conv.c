@@ -228,7 +228,7 @@ static qc_status plan(cg_module *m, const cg_conv_spec *s, cv *c, qc_err *e)
   c->vt = LLVMVectorType(c->wt, (unsigned)c->VL);
 
   /* Tasks: enough for 16 threads on big layers, each big enough to amortise its packing. */
-  const int64_t want_tasks = 64;
+  const int64_t want_tasks = 16;
   if (!c->gemm) {
     int64_t panel_words = (128 * 1024) / 4 / (c->Kg > 0 ? c->Kg : 1);
     int64_t nb = panel_words / c->TW * c->TW;
@@ -240,7 +240,7 @@ static qc_status plan(cg_module *m, const cg_conv_spec *s, cv *c, qc_err *e)
     int64_t base = s->n * c->G * c->PBn;
     int64_t tiles = cdiv(c->cout_g, c->MR);
     int64_t chunks = base >= want_tasks ? 1 : cdiv(want_tasks, base);
-    int64_t min_tiles = 4; /* >= 4 * MR rows per im2col of the block */
+    int64_t min_tiles = 8; /* >= 8 * MR rows per im2col of the block */
     if (chunks > tiles / min_tiles) chunks = tiles / min_tiles;
     if (chunks < 1) chunks = 1;
     c->CC = cdiv(tiles, chunks) * c->MR;
@@ -349,54 +349,93 @@ static LLVMValueRef zero_elem(cv *c)
   return act_elem(c, LLVMConstNull(c->kind == CV_F32 ? c->m->f32 : c->m->i8));
 }
 
+/* for (i = lo; i < hi; i++) dst[base + i * kgs] = zero activation. */
+static void emit_zero_run(cv *c, LLVMValueRef dst, LLVMValueRef base, LLVMValueRef lo, LLVMValueRef hi)
+{
+  cg_module *m = c->m;
+  LLVMTypeRef et = elem_type(c);
+  cg_loop l;
+  LLVMValueRef i = cg_loop_begin(m, &l, lo, hi, 1, "z");
+  LLVMValueRef di = LLVMBuildAdd(m->b, base, LLVMBuildMul(m->b, i, cg_i64c(m, c->kgs), ""), "");
+  store_al(m, zero_elem(c), gep(m, et, dst, di), 1);
+  cg_loop_end(m, &l);
+}
+
 /* conv: B[kg][0..NB) for image n, group g, pixels [p0, p0 + NB) into scratch. Element (k, p)
-   lives at element ((k / kgs) * NB + p) * kgs + k % kgs. Pixels past P and k past K read as a
-   zero activation. */
+   lives at element ((k / kgs) * NB + p) * kgs + k % kgs. Per k and output row, the pixels split
+   into three runs: left padding, a strided copy of one input row, right padding; so the copy
+   loop is a plain (vectorisable for stride 1) convert-and-store. Pixels past P and k past K are
+   zero activations. */
 static void emit_im2col(cv *c, LLVMValueRef n, LLVMValueRef g, LLVMValueRef p0)
 {
   cg_module *m = c->m;
+  LLVMBuilderRef b = m->b;
   const cg_conv_spec *s = c->s;
   LLVMTypeRef et = elem_type(c), xt = dt_type(m, s->x_dt);
-  LLVMValueRef col = LLVMBuildBitCast(m->b, c->scratch, LLVMPointerType(et, 0), "");
+  LLVMValueRef col = LLVMBuildBitCast(b, c->scratch, LLVMPointerType(et, 0), "");
   LLVMValueRef x = tptr(m, c->arena, s->x_off, xt);
-  LLVMValueRef zero = zero_elem(c);
-  int64_t khw = s->kh * s->kw;
-  /* x plane base of (n, g): ((n * c_in) + g * cin_g) * h * w elements */
-  LLVMValueRef xbase = LLVMBuildMul(m->b,
-      LLVMBuildAdd(m->b, LLVMBuildMul(m->b, n, cg_i64c(m, s->c_in), ""),
-                   LLVMBuildMul(m->b, g, cg_i64c(m, c->cin_g), ""), ""),
+  int64_t khw = s->kh * s->kw, OW = s->ow;
+  LLVMValueRef I0 = cg_i64c(m, 0);
+  LLVMValueRef pend = imin(m, LLVMBuildAdd(b, p0, cg_i64c(m, c->NB), ""), cg_i64c(m, c->P));
+  LLVMValueRef oh_first = LLVMBuildUDiv(b, p0, cg_i64c(m, OW), "");
+  LLVMValueRef oh_end = LLVMBuildAdd(b, LLVMBuildUDiv(b, LLVMBuildSub(b, pend, cg_i64c(m, 1), ""), cg_i64c(m, OW), ""), cg_i64c(m, 1), "");
+  LLVMValueRef npix = LLVMBuildSub(b, pend, p0, "");
+  LLVMValueRef xbase = LLVMBuildMul(b,
+      LLVMBuildAdd(b, LLVMBuildMul(b, n, cg_i64c(m, s->c_in), ""), LLVMBuildMul(b, g, cg_i64c(m, c->cin_g), ""), ""),
       cg_i64c(m, s->h * s->w), "");
   cg_loop lk;
-  LLVMValueRef k = cg_loop_begin(m, &lk, cg_i64c(m, 0), cg_i64c(m, c->Kg * c->kgs), 1, "k");
-  LLVMValueRef kin = LLVMBuildICmp(m->b, LLVMIntSLT, k, cg_i64c(m, c->K), "");
-  LLVMValueRef ci = LLVMBuildSDiv(m->b, k, cg_i64c(m, khw), "");
-  LLVMValueRef rs = LLVMBuildSRem(m->b, k, cg_i64c(m, khw), "");
-  LLVMValueRef r = LLVMBuildSDiv(m->b, rs, cg_i64c(m, s->kw), "");
-  LLVMValueRef sx = LLVMBuildSRem(m->b, rs, cg_i64c(m, s->kw), "");
-  LLVMValueRef roff = LLVMBuildSub(m->b, LLVMBuildMul(m->b, r, cg_i64c(m, s->dil_h), ""), cg_i64c(m, s->pad_t), "");
-  LLVMValueRef soff = LLVMBuildSub(m->b, LLVMBuildMul(m->b, sx, cg_i64c(m, s->dil_w), ""), cg_i64c(m, s->pad_l), "");
-  LLVMValueRef plane = LLVMBuildAdd(m->b, xbase, LLVMBuildMul(m->b, ci, cg_i64c(m, s->h * s->w), ""), "");
-  LLVMValueRef dst0 = LLVMBuildAdd(m->b,
-      LLVMBuildMul(m->b, LLVMBuildSDiv(m->b, k, cg_i64c(m, c->kgs), ""), cg_i64c(m, c->NB * c->kgs), ""),
-      LLVMBuildSRem(m->b, k, cg_i64c(m, c->kgs), ""), "");
-  cg_loop lp;
-  LLVMValueRef p = cg_loop_begin(m, &lp, cg_i64c(m, 0), cg_i64c(m, c->NB), 1, "p");
-  LLVMValueRef gp = LLVMBuildAdd(m->b, p0, p, "");
-  LLVMValueRef pin = LLVMBuildICmp(m->b, LLVMIntSLT, gp, cg_i64c(m, c->P), "");
-  LLVMValueRef oh = LLVMBuildUDiv(m->b, gp, cg_i64c(m, s->ow), "");
-  LLVMValueRef ow = LLVMBuildURem(m->b, gp, cg_i64c(m, s->ow), "");
-  LLVMValueRef ih = LLVMBuildAdd(m->b, LLVMBuildMul(m->b, oh, cg_i64c(m, s->stride_h), ""), roff, "");
-  LLVMValueRef iw = LLVMBuildAdd(m->b, LLVMBuildMul(m->b, ow, cg_i64c(m, s->stride_w), ""), soff, "");
-  LLVMValueRef ok = LLVMBuildAnd(m->b, LLVMBuildAnd(m->b, kin, pin, ""),
-      LLVMBuildAnd(m->b, LLVMBuildICmp(m->b, LLVMIntULT, ih, cg_i64c(m, s->h), ""),
-                   LLVMBuildICmp(m->b, LLVMIntULT, iw, cg_i64c(m, s->w), ""), ""), "");
-  LLVMValueRef xi = LLVMBuildAdd(m->b, plane, LLVMBuildAdd(m->b, LLVMBuildMul(m->b, ih, cg_i64c(m, s->w), ""), iw, ""), "");
-  xi = LLVMBuildSelect(m->b, ok, xi, cg_i64c(m, 0), "");
+  LLVMValueRef k = cg_loop_begin(m, &lk, I0, cg_i64c(m, c->Kg * c->kgs), 1, "k");
+  LLVMValueRef dk = LLVMBuildAdd(b,
+      LLVMBuildMul(b, LLVMBuildUDiv(b, k, cg_i64c(m, c->kgs), ""), cg_i64c(m, c->NB * c->kgs), ""),
+      LLVMBuildURem(b, k, cg_i64c(m, c->kgs), ""), "");
+  /* k past K (the last word's padding): all zero */
+  LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(b));
+  LLVMBasicBlockRef real = LLVMAppendBasicBlockInContext(m->ctx, fn, "k.real");
+  LLVMBasicBlockRef pad = LLVMAppendBasicBlockInContext(m->ctx, fn, "k.pad");
+  LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(m->ctx, fn, "k.next");
+  LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, k, cg_i64c(m, c->K), ""), real, pad);
+  LLVMPositionBuilderAtEnd(b, pad);
+  emit_zero_run(c, col, dk, I0, cg_i64c(m, c->NB));
+  LLVMBuildBr(b, next);
+  LLVMPositionBuilderAtEnd(b, real);
+  LLVMValueRef ci = LLVMBuildUDiv(b, k, cg_i64c(m, khw), "");
+  LLVMValueRef rs = LLVMBuildURem(b, k, cg_i64c(m, khw), "");
+  LLVMValueRef r = LLVMBuildUDiv(b, rs, cg_i64c(m, s->kw), "");
+  LLVMValueRef sx = LLVMBuildURem(b, rs, cg_i64c(m, s->kw), "");
+  LLVMValueRef roff = LLVMBuildSub(b, LLVMBuildMul(b, r, cg_i64c(m, s->dil_h), ""), cg_i64c(m, s->pad_t), "");
+  LLVMValueRef soff = LLVMBuildSub(b, LLVMBuildMul(b, sx, cg_i64c(m, s->dil_w), ""), cg_i64c(m, s->pad_l), "");
+  LLVMValueRef plane = LLVMBuildAdd(b, xbase, LLVMBuildMul(b, ci, cg_i64c(m, s->h * s->w), ""), "");
+  /* ow with 0 <= ow * sw + soff < W: [lo_w, hi_w) */
+  LLVMValueRef num = LLVMBuildNeg(b, soff, "");
+  LLVMValueRef lo_w = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLE, num, I0, ""), I0,
+      LLVMBuildSDiv(b, LLVMBuildAdd(b, num, cg_i64c(m, s->stride_w - 1), ""), cg_i64c(m, s->stride_w), ""), "");
+  LLVMValueRef top = LLVMBuildSub(b, cg_i64c(m, s->w - 1), soff, "");
+  LLVMValueRef hi_w = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, top, I0, ""), I0,
+      LLVMBuildAdd(b, LLVMBuildSDiv(b, top, cg_i64c(m, s->stride_w), ""), cg_i64c(m, 1), ""), "");
+  cg_loop lr;
+  LLVMValueRef oh = cg_loop_begin(m, &lr, oh_first, oh_end, 1, "oh");
+  LLVMValueRef row0 = LLVMBuildMul(b, oh, cg_i64c(m, OW), "");
+  LLVMValueRef ow0 = imax(m, I0, LLVMBuildSub(b, p0, row0, ""));
+  LLVMValueRef ow1 = imin(m, cg_i64c(m, OW), LLVMBuildSub(b, pend, row0, ""));
+  LLVMValueRef qb = LLVMBuildAdd(b, dk, LLVMBuildMul(b, LLVMBuildSub(b, row0, p0, ""), cg_i64c(m, c->kgs), ""), "");
+  LLVMValueRef ih = LLVMBuildAdd(b, LLVMBuildMul(b, oh, cg_i64c(m, s->stride_h), ""), roff, "");
+  LLVMValueRef rowok = LLVMBuildICmp(b, LLVMIntULT, ih, cg_i64c(m, s->h), "");
+  LLVMValueRef ra = LLVMBuildSelect(b, rowok, imin(m, imax(m, lo_w, ow0), ow1), ow1, "");
+  LLVMValueRef rb = LLVMBuildSelect(b, rowok, imin(m, imax(m, hi_w, ra), ow1), ow1, "");
+  emit_zero_run(c, col, qb, ow0, ra);
+  LLVMValueRef src = LLVMBuildAdd(b, LLVMBuildAdd(b, plane, LLVMBuildMul(b, ih, cg_i64c(m, s->w), ""), ""), soff, "");
+  cg_loop lc;
+  LLVMValueRef ow = cg_loop_begin(m, &lc, ra, rb, 1, "ow");
+  LLVMValueRef xi = LLVMBuildAdd(b, src, LLVMBuildMul(b, ow, cg_i64c(m, s->stride_w), ""), "");
   LLVMValueRef v = act_elem(c, load_al(m, xt, gep(m, xt, x, xi), 1));
-  v = LLVMBuildSelect(m->b, ok, v, zero, "");
-  LLVMValueRef di = LLVMBuildAdd(m->b, dst0, LLVMBuildMul(m->b, p, cg_i64c(m, c->kgs), ""), "");
-  store_al(m, v, gep(m, et, col, di), 1);
-  cg_loop_end(m, &lp);
+  store_al(m, v, gep(m, et, col, LLVMBuildAdd(b, qb, LLVMBuildMul(b, ow, cg_i64c(m, c->kgs), ""), "")), 1);
+  cg_loop_end(m, &lc);
+  emit_zero_run(c, col, qb, rb, ow1);
+  cg_loop_end(m, &lr);
+  /* pixels past P in the last block */
+  emit_zero_run(c, col, dk, npix, cg_i64c(m, c->NB));
+  LLVMBuildBr(b, next);
+  LLVMPositionBuilderAtEnd(b, next);
   cg_loop_end(m, &lk);
 }
 
@@ -444,7 +483,8 @@ static LLVMValueRef madd(cv *c, LLVMValueRef acc, LLVMValueRef a, LLVMValueRef b
   switch (c->kind) {
   case CV_F32: {
     vsuffix(sfx, sizeof sfx, c->vt);
-    snprintf(name, sizeof name, "llvm.fma.%s", sfx);
+    /* fmuladd: fused where the target has FMA, a multiply and an add (not a libm call) otherwise */
+    snprintf(name, sizeof name, "llvm.fmuladd.%s", sfx);
     LLVMValueRef args[3] = {a, b, acc};
     return call_intr(m, name, c->vt, args, 3);
   }
@@ -458,6 +498,27 @@ static LLVMValueRef madd(cv *c, LLVMValueRef acc, LLVMValueRef a, LLVMValueRef b
     if (in) {
       LLVMValueRef args[2] = {b16, a16};
       pr = call_intr(m, in, c->vt, args, 2);
+    } else if (!strcmp(m->t->name, "x86-64")) {
+      /* SSE2 pmaddwd on each 128-bit quarter (SSE-only and AVX-without-AVX2 CPUs). */
+      LLVMTypeRef h32 = LLVMVectorType(m->i32, 4);
+      LLVMValueRef parts[4] = {0};
+      for (int q = 0; q < VL / 4; q++) {
+        LLVMValueRef ix[8];
+        for (int i = 0; i < 8; i++) ix[i] = cg_i32c(m, q * 8 + i);
+        LLVMValueRef args[2] = {LLVMBuildShuffleVector(m->b, b16, LLVMGetUndef(v16), LLVMConstVector(ix, 8), ""),
+                                LLVMBuildShuffleVector(m->b, a16, LLVMGetUndef(v16), LLVMConstVector(ix, 8), "")};
+        parts[q] = call_intr(m, "llvm.x86.sse2.pmadd.wd", h32, args, 2);
+      }
+      pr = parts[0];
+      if (VL >= 8) {
+        LLVMValueRef ix[16];
+        for (int i = 0; i < 16; i++) ix[i] = cg_i32c(m, i);
+        pr = LLVMBuildShuffleVector(m->b, parts[0], parts[1], LLVMConstVector(ix, 8), "");
+        if (VL == 16) {
+          LLVMValueRef hi = LLVMBuildShuffleVector(m->b, parts[2], parts[3], LLVMConstVector(ix, 8), "");
+          pr = LLVMBuildShuffleVector(m->b, pr, hi, LLVMConstVector(ix, 16), "");
+        }
+      }
     } else {
       /* Generic pair sums; x86 SSE2 and AArch64 match this to pmaddwd / smull+addp. */
       LLVMTypeRef v32 = LLVMVectorType(m->i32, (unsigned)(2 * VL));
@@ -470,21 +531,35 @@ static LLVMValueRef madd(cv *c, LLVMValueRef acc, LLVMValueRef a, LLVMValueRef b
     }
     return LLVMBuildAdd(m->b, acc, pr, "");
   }
-  case CV_U8Q: {
-    /* vpdpbusd(acc, u8 quads, s8 quads): the activations are the unsigned operand. */
-    LLVMValueRef u = c->gemm ? a : b, sg = c->gemm ? b : a;
-    LLVMValueRef args[3] = {acc, u, sg};
-    return call_intr(m, VL == 16 ? "llvm.x86.avx512.vpdpbusd.512" : "llvm.x86.avx512.vpdpbusd.256",
-                     c->vt, args, 3);
+  case CV_U8Q: case CV_S8Q:
+    if (m->t->generic_dot) {
+      /* sum of four (u8 or s8 activation) x s8 products per i32 lane, in plain IR */
+      LLVMTypeRef v8 = LLVMVectorType(m->i8, (unsigned)(4 * VL)), v32 = LLVMVectorType(m->i32, (unsigned)(4 * VL));
+      LLVMValueRef act = LLVMBuildBitCast(m->b, c->gemm ? a : b, v8, "");
+      LLVMValueRef wv = LLVMBuildBitCast(m->b, c->gemm ? b : a, v8, "");
+      act = c->kind == CV_U8Q ? LLVMBuildZExt(m->b, act, v32, "") : LLVMBuildSExt(m->b, act, v32, "");
+      LLVMValueRef p = LLVMBuildMul(m->b, act, LLVMBuildSExt(m->b, wv, v32, ""), "");
+      LLVMValueRef sum = acc;
+      for (int j = 0; j < 4; j++) {
+        LLVMValueRef ix[16];
+        for (int i = 0; i < VL; i++) ix[i] = cg_i32c(m, 4 * i + j);
+        sum = LLVMBuildAdd(m->b, sum, LLVMBuildShuffleVector(m->b, p, LLVMGetUndef(v32), LLVMConstVector(ix, (unsigned)VL), ""), "");
+      }
+      return sum;
+    }
+    if (c->kind == CV_U8Q) {
+      /* vpdpbusd(acc, u8 quads, s8 quads): the activations are the unsigned operand. */
+      LLVMValueRef args[3] = {acc, c->gemm ? a : b, c->gemm ? b : a};
+      return call_intr(m, VL == 16 ? "llvm.x86.avx512.vpdpbusd.512" : "llvm.x86.avx512.vpdpbusd.256",
+                       c->vt, args, 3);
+    }
+    break;
   }
-  case CV_S8Q: {
-    LLVMTypeRef v8 = LLVMVectorType(m->i8, (unsigned)(4 * VL));
-    LLVMValueRef args[3] = {acc, LLVMBuildBitCast(m->b, a, v8, ""), LLVMBuildBitCast(m->b, b, v8, "")};
-    snprintf(name, sizeof name, "llvm.aarch64.neon.sdot.v%di32.v%di8", VL, 4 * VL);
-    return call_intr(m, name, c->vt, args, 3);
-  }
-  }
-  return acc;
+  /* CV_S8Q: sdot(acc, s8 quads, s8 quads) */
+  LLVMTypeRef v8 = LLVMVectorType(m->i8, (unsigned)(4 * VL));
+  LLVMValueRef args[3] = {acc, LLVMBuildBitCast(m->b, a, v8, ""), LLVMBuildBitCast(m->b, b, v8, "")};
+  snprintf(name, sizeof name, "llvm.aarch64.neon.sdot.v%di32.v%di8", VL, 4 * VL);
+  return call_intr(m, name, c->vt, args, 3);
 }
 
 typedef struct {

@@ -28,7 +28,7 @@ typedef struct {
   char fname[32];
 } hcase;
 
-static qc_dtype h_narrow(int64_t lo, int64_t hi)
+static inline qc_dtype h_narrow(int64_t lo, int64_t hi)
 {
   if (lo >= 0 && hi <= 255) return QC_DT_U8;
   if (lo >= -128 && hi <= 127) return QC_DT_I8;
@@ -36,17 +36,17 @@ static qc_dtype h_narrow(int64_t lo, int64_t hi)
   return QC_DT_I32;
 }
 
-static int h_bytes(qc_dtype t)
+static inline int h_bytes(qc_dtype t)
 {
   return t == QC_DT_U8 || t == QC_DT_I8 ? 1 : t == QC_DT_I16 || t == QC_DT_U16 ? 2 : 4;
 }
 
-static float h_frand(void) { return (float)((double)rnd_in(-1000000, 1000000) / 1000000.0); }
+static inline float h_frand(void) { return (float)((double)rnd_in(-1000000, 1000000) / 1000000.0); }
 
-static int64_t h_al(int64_t v) { return (v + 63) & ~(int64_t)63; }
+static inline int64_t h_al(int64_t v) { return (v + 63) & ~(int64_t)63; }
 
 /* Fills a random case. kind: 0 any conv, 1 depthwise, 2 1x1, 3 gemm. */
-static void h_random(hcase *c, int kind, bool is_int)
+static inline void h_random(hcase *c, int kind, bool is_int)
 {
   memset(c, 0, sizeof *c);
   cg_conv_spec *s = &c->s;
@@ -159,13 +159,13 @@ static void h_random(hcase *c, int kind, bool is_int)
   c->arena_bytes = h_al(s->y_off + ny * h_bytes(s->out_dt)) + 64;
 }
 
-static void h_free(hcase *c)
+static inline void h_free(hcase *c)
 {
   free(c->x), free(c->w), free(c->b), free(c->res), free(c->mult), free(c->shift), free(c->want);
 }
 
 /* Runs the interpreter on the case; c->want gets the stored output. */
-static bool h_reference(hcase *c)
+static inline bool h_reference(hcase *c)
 {
   cg_conv_spec *s = &c->s;
   bool is_int = s->x_dt != QC_DT_F32;
@@ -252,7 +252,7 @@ typedef struct {
 } hlib;
 
 /* Optimises m at O3, writes an object, links it and loads the kernels named by cases. */
-static bool h_build(cg_module *m, hcase *cs, int n, hlib *lib)
+static inline bool h_build(cg_module *m, hcase *cs, int n, hlib *lib)
 {
   for (int i = 0; i < n; i++) {
     snprintf(cs[i].fname, sizeof cs[i].fname, "case_%d", i);
@@ -292,7 +292,7 @@ static bool h_build(cg_module *m, hcase *cs, int n, hlib *lib)
   return lib->so != NULL;
 }
 
-static void h_unload(hlib *lib)
+static inline void h_unload(hlib *lib)
 {
   char p[128];
   if (lib->so) dlclose(lib->so);
@@ -304,7 +304,7 @@ static void h_unload(hlib *lib)
 typedef void (*h_fn)(uint8_t *, const uint8_t *, uint8_t *, int64_t, int64_t);
 
 /* Runs case c's kernel with tasks [0, a) and [a, n) on separate garbage scratch; compares. */
-static bool h_run_check(hcase *c, hlib *lib, const uint8_t *weights, const char *label)
+static inline bool h_run_check(hcase *c, hlib *lib, const uint8_t *weights, const char *label)
 {
   cg_conv_spec *s = &c->s;
   h_fn fn = (h_fn)dlsym(lib->so, c->fname);
@@ -354,7 +354,10 @@ static bool h_run_check(hcase *c, hlib *lib, const uint8_t *weights, const char 
 
 /* n random cases (kinds cycling) on target (cpu, features), in batches of one module each.
    Returns the number of failures. */
-static int h_random_batch(const char *cpu, const char *features, int n, bool is_int, const char *label)
+/* force >= 0: use that int8 path's layouts with generic IR (cg_target.generic_dot), so the
+   vpdpbusd / sdot packing and compensation run on this host. */
+static inline int h_random_batch_path(const char *cpu, const char *features, int force, int n,
+                                      bool is_int, const char *label)
 {
   cg_target t;
   qc_err e = {0};
@@ -362,6 +365,7 @@ static int h_random_batch(const char *cpu, const char *features, int n, bool is_
     printf("\ntarget: %s\n", e.msg);
     return n;
   }
+  if (force >= 0) t.i8 = (cg_i8_path)force, t.generic_dot = true;
   int fails = 0;
   const int B = 25;
   for (int b0 = 0; b0 < n; b0 += B) {
@@ -395,6 +399,12 @@ static int h_random_batch(const char *cpu, const char *features, int n, bool is_
   }
   cg_target_dispose(&t);
   return fails;
+}
+
+static inline int h_random_batch(const char *cpu, const char *features, int n, bool is_int,
+                                 const char *label)
+{
+  return h_random_batch_path(cpu, features, -1, n, is_int, label);
 }
 
 #endif
