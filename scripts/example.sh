@@ -55,5 +55,8 @@ echo "== quantc verify: every compiled layer against the interpreter, bit for bi
 build/tools/quantc verify out/fashion_resnet_w8a8_x86 --data fashion-mnist -n 200 \
   --mean "$mean" --std "$std"
 
+echo "== quantc eval of the compiled W8A8 model (native code through the runtime)"
+build/tools/quantc eval out/fashion_resnet_w8a8_x86 --data fashion-mnist --mean "$mean" --std "$std"
+
 echo "== quantc bench: per-layer timings of the compiled W8A8 model"
 build/tools/quantc bench out/fashion_resnet_w8a8_x86 --iters 50

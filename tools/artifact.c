@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include "artifact.h"
 #include "cli.h"
 #include "data.h"
@@ -307,6 +308,108 @@ done:
   free((void *)ip);
   free((void *)op);
   free(named);
+  qcrt_free(m);
+  return rc;
+}
+
+/* ---- eval DIR ----------------------------------------------------------------------------- */
+
+int qc_cli_eval_artifact(const char *dir, const char *img_path, const char *lab_path, double mean,
+                         double std, long limit, int threads)
+{
+  qcrt_model *m = NULL;
+  int rc = qc_cli_artifact_load(dir, threads > 0 ? threads : 1, &m);
+  if (rc) return rc;
+  qc_err e = {0};
+  qcrt_err re = {0};
+  qc_tensor images = {0}, labels = {0};
+  float *x = NULL, *y = NULL;
+  qcrt_tensor_info in, out;
+  if (qcrt_num_inputs(m) != 1) {
+    qc_err_set(&e, QC_ERR_UNSUPPORTED, "eval needs a model with one input; %s has %d", dir,
+               qcrt_num_inputs(m));
+    goto fail;
+  }
+  if (qcrt_input_info(m, 0, &in, &re) || qcrt_output_info(m, 0, &out, &re)) goto rt_fail;
+  char sh[256];
+  qc_cli_rt_shape_str(&in, sh, sizeof sh);
+  if (in.dtype != QCA_F32 || in.rank < 2 || in.dims[0] < 1) {
+    qc_err_set(&e, QC_ERR_UNSUPPORTED, "eval feeds float32 images [batch, ...]; input '%s' is %s %s",
+               in.name, qcrt_dtype_name(in.dtype), sh);
+    goto fail;
+  }
+  int64_t B = in.dims[0], per = (int64_t)(in.bytes / 4) / B;
+  if (out.dtype != QCA_F32 || out.rank < 1 || out.dims[0] != B) {
+    qc_cli_rt_shape_str(&out, sh, sizeof sh);
+    qc_err_set(&e, QC_ERR_UNSUPPORTED,
+               "eval needs float32 logits [batch, classes] as output 0; '%s' is %s %s", out.name,
+               qcrt_dtype_name(out.dtype), sh);
+    goto fail;
+  }
+  int64_t classes = (int64_t)(out.bytes / 4) / B;
+  if (qc_idx_read(img_path, &images, &e) || qc_idx_read(lab_path, &labels, &e)) goto fail;
+  int64_t n_img = images.rank >= 1 ? images.dims[0] : 0;
+  if (images.dtype != QC_DT_U8 || images.rank < 2 || labels.dtype != QC_DT_U8 ||
+      labels.rank != 1 || labels.dims[0] != n_img || n_img == 0) {
+    qc_err_set(&e, QC_ERR_FORMAT, "%s / %s: expected u8 images [N, rows, cols] and N u8 labels",
+               img_path, lab_path);
+    goto fail;
+  }
+  if (qc_tensor_elems(&images) / n_img != per) {
+    qc_err_set(&e, QC_ERR_INVALID, "input '%s' takes %lld values per image; the images hold %lld",
+               in.name, (long long)per, (long long)(qc_tensor_elems(&images) / n_img));
+    goto fail;
+  }
+  int64_t total = limit && limit < n_img ? limit : n_img;
+  x = malloc(in.bytes);
+  y = malloc(out.bytes);
+  if (!x || !y) {
+    qc_err_set(&e, QC_ERR_NOMEM, "out of memory");
+    goto fail;
+  }
+  float lut[256];
+  for (int p = 0; p < 256; p++) lut[p] = ((float)p / 255.0f - (float)mean) / (float)std;
+  const uint8_t *px = images.data, *lab = labels.data;
+  int64_t correct = 0;
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (int64_t start = 0; start < total; start += B) {
+    int64_t mrows = total - start < B ? total - start : B;
+    for (int64_t i = 0; i < mrows * per; i++) x[i] = lut[px[start * per + i]];
+    for (int64_t i = mrows * per; i < B * per; i++) x[i] = 0;
+    const void *ip[1] = {x};
+    void *op[1] = {y};
+    if (qcrt_run(m, ip, op, &re)) goto rt_fail;
+    for (int64_t i = 0; i < mrows; i++) {
+      const float *r = y + i * classes;
+      int64_t best = 0;
+      for (int64_t k = 1; k < classes; k++)
+        if (r[k] > r[best]) best = k;
+      correct += best == lab[start + i];
+    }
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double dt = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+  printf("top-1: %.2f%% (%lld/%lld)\n", 100.0 * (double)correct / (double)total,
+         (long long)correct, (long long)total);
+  printf("time: %.2f s, %.1f images/s (batch %lld, compiled %s)\n", dt,
+         dt > 0 ? (double)total / dt : 0.0, (long long)B, qcrt_target(m));
+  if (fflush(stdout) != 0) {
+    qc_err_set(&e, QC_ERR_IO, "cannot write to stdout");
+    goto fail;
+  }
+  rc = QC_EXIT_OK;
+  goto done;
+rt_fail:
+  rc = qc_cli_rt_fail(&re);
+  goto done;
+fail:
+  rc = qc_cli_fail(&e);
+done:
+  free(x);
+  free(y);
+  free(images.data);
+  free(labels.data);
   qcrt_free(m);
   return rc;
 }

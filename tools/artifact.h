@@ -35,4 +35,9 @@ void qc_cli_rt_shape_str(const qcrt_tensor_info *t, char *buf, size_t cap);
 int qc_cli_run_artifact(const char *dir, const char *const *in_args, int n_in,
                         const char *const *out_args, int n_out, int threads);
 
+/* `quantc eval DIR`: top-1 accuracy of the artifact on IDX images/labels, normalised as
+   (pixel/255 - mean) / std, in batches of the artifact's batch (the last padded with zeros). */
+int qc_cli_eval_artifact(const char *dir, const char *img_path, const char *lab_path, double mean,
+                         double std, long limit, int threads);
+
 #endif

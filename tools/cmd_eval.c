@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "artifact.h"
 #include "cli.h"
 #include "data.h"
 #include "interp.h"
@@ -20,7 +21,9 @@ static const char usage[] =
     "\n"
     "Top-1 accuracy of a classifier with one float32 input holding one image per batch row\n"
     "(e.g. [N,1,28,28] or [N,784]) and logits as its first output. Pixels are scaled to\n"
-    "[0,1], then normalized as (x - M) / S.\n"
+    "[0,1], then normalized as (x - M) / S. MODEL may be an artifact folder of 'quantc\n"
+    "compile': its compiled code then runs through the runtime (its fixed batch; --threads\n"
+    "default 1).\n"
     "\n"
     "options:\n"
     "  -d, --data NAME      data set: fashion-mnist (the only one so far)\n"
@@ -152,6 +155,9 @@ int qc_cmd_eval(int argc, char **argv)
   if (find_file(dir, base, img_path, sizeof img_path, &e)) goto fail;
   snprintf(base, sizeof base, "%s-labels-idx1-ubyte", prefix);
   if (find_file(dir, base, lab_path, sizeof lab_path, &e)) goto fail;
+  /* A compiled artifact (quantc compile -o DIR) runs through the runtime. */
+  if (qc_cli_is_artifact(path))
+    return qc_cli_eval_artifact(path, img_path, lab_path, mean, std, limit, (int)threads);
   if (qc_cli_load_model(path, &lo, &g, &e)) goto fail;
 
   /* The model: one f32 input [batch, per-image dims...], logits as output 0. */

@@ -155,6 +155,18 @@ static void compile_verify_w8a8(void)
   qc_proc_free(&p);
   /* Integer model: the artifact's logits equal the interpreter's bit for bit. */
   CU_ASSERT_EQUAL(sh("cmp -s '%s' '%s'", f("y_qc.npy"), f("y_w8a8.npy")), 0);
+  /* eval DIR: the same accuracy as the integer IR in the interpreter, image for image. */
+  quantc(&p, "eval", f("q.qc"), "--data", "fashion-mnist", "--limit", "300", "--mean", mean,
+         "--std", std_, NULL);
+  EXPECT(&p, 0, out, "top-1: ");
+  char want[64] = "";
+  if (p.out) snprintf(want, sizeof want, "%.*s", (int)strcspn(p.out, "\n"), p.out);
+  qc_proc_free(&p);
+  quantc(&p, "eval", f("w8a8"), "--data", "fashion-mnist", "--limit", "300", "--mean", mean,
+         "--std", std_, NULL);
+  EXPECT(&p, 0, out, want[0] ? want : "top-1: ");
+  CU_ASSERT_PTR_NOT_NULL(p.out ? strstr(p.out, "compiled x86-64") : NULL);
+  qc_proc_free(&p);
 }
 
 static void run_dir_matches_interpreter(void)
