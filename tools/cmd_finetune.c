@@ -34,8 +34,8 @@ static const char usage[] =
     "                         [--limit N] [--max-steps N] [--log LOG.csv]\n"
     "                         [--checkpoint CKPT] [--resume CKPT] [--progress|--no-progress]\n"
     "                         [--qat w8a8|w4a8|w4a4|wNaM|CONFIG [--freeze-bn [EPOCH]]\n"
-    "                          [--act-momentum M] [--calib-n N] [--report REPORT.json]\n"
-    "                          [--ir OUT.qc]]\n"
+    "                          [--act-momentum M] [--calib-n N] [--calib-method M]\n"
+    "                          [--report REPORT.json] [--ir OUT.qc]]\n"
     "\n"
     "Fine-tunes every float32 constant feeding a differentiable input (weights, biases, BN\n"
     "scale/bias) with cross-entropy on the labels; with --teacher the loss is\n"
@@ -78,6 +78,7 @@ static const char usage[] =
     "                       so only E = 0 (the default) is supported\n"
     "      --act-momentum M EMA momentum of the activation ranges, 0 <= M < 1 (default 0.99)\n"
     "      --calib-n N      training images for the initial ranges, 1..60000 (default 1024)\n"
+    "      --calib-method M initial ranges: minmax, percentile (99.99, default) or mse\n"
     "      --report FILE    QAT report (default: OUT with .json for .onnx)\n"
     "      --ir FILE        also the exact integer model as IR text (`eval` reads .qc)\n"
     "  -h, --help           this text\n"
@@ -455,7 +456,7 @@ int qc_cmd_finetune(int argc, char **argv)
   enum {
     O_LR = 256, O_OPT, O_MOM, O_NEST, O_WD, O_SCHED, O_CLIP, O_TEACHER, O_TEMP, O_ALPHA,
     O_MEAN, O_STD, O_AUG, O_SEED, O_MAXSTEPS, O_LOG, O_CKPT, O_RESUME, O_PROG, O_NOPROG,
-    O_QAT, O_FREEZE_BN, O_ACT_MOM, O_CALIB_N, O_REPORT, O_IR
+    O_QAT, O_FREEZE_BN, O_ACT_MOM, O_CALIB_N, O_REPORT, O_IR, O_CALIB_M
   };
   static const struct option longopts[] = {
       {"data", required_argument, NULL, 'd'},     {"output", required_argument, NULL, 'o'},
@@ -478,10 +479,13 @@ int qc_cmd_finetune(int argc, char **argv)
       {"act-momentum", required_argument, NULL, O_ACT_MOM},
       {"calib-n", required_argument, NULL, O_CALIB_N}, {"report", required_argument, NULL, O_REPORT},
       {"ir", required_argument, NULL, O_IR},
+      {"calib-method", required_argument, NULL, O_CALIB_M},
       {NULL, 0, NULL, 0},
   };
   static const char *const opt_names[] = {"sgd", "adam", "adamw"};
   static const char *const sched_names[] = {"constant", "step", "cosine", "onecycle"};
+  static const char *const calib_names[] = {"minmax", "percentile", "mse"};
+  int calib_kind = 1;
   const char *data = NULL, *out = NULL, *teacher = NULL, *log_path = NULL, *ckpt = NULL,
              *resume = NULL;
   long epochs = 1, batch = 32, threads = 0, limit = 0, max_steps = 0, seed = 0;
@@ -594,6 +598,9 @@ int qc_cmd_finetune(int argc, char **argv)
       if (!*optarg) return qc_cli_usage_error("finetune", "--report: empty path");
       report = optarg;
       break;
+    case O_CALIB_M:
+      rc = parse_choice("finetune", "--calib-method", optarg, calib_names, 3, &calib_kind);
+      break;
     case O_IR:
       if (!*optarg) return qc_cli_usage_error("finetune", "--ir: empty path");
       ir_path = optarg;
@@ -615,6 +622,9 @@ int qc_cmd_finetune(int argc, char **argv)
   qc_qat_opts qo;
   qc_qat_opts_default(&qo);
   qo.act_range_momentum = act_mom;
+  qo.u.calib.method = calib_kind == 0   ? QC_CALIB_MINMAX
+                      : calib_kind == 1 ? QC_CALIB_PERCENTILE
+                                        : QC_CALIB_MSE;
   qo.u.threads = (int)threads;
   char report_buf[4200];
   if (qat_scheme) {
