@@ -55,8 +55,9 @@ static double now_s(void)
 }
 
 /* Gives the batch symbol (the symbolic dim 0 of the inputs) the value batch everywhere; any
-   other symbolic dim of an input is unsupported. */
-static qc_status fix_batch(qc_graph *g, int64_t batch, qc_err *e)
+   other symbolic dim of an input is unsupported. An explicit --batch (given) must agree with a
+   fixed batch dim. */
+static qc_status fix_batch(qc_graph *g, int64_t batch, bool given, qc_err *e)
 {
   int32_t sym = -1;
   for (int k = 0; k < g->n_inputs; k++) {
@@ -75,6 +76,9 @@ static qc_status fix_batch(qc_graph *g, int64_t batch, qc_err *e)
                           v->name, sh, i);
       if (d <= -2) sym = QC_DIM_SYM_INDEX(d);
     }
+    if (given && v->rank > 0 && v->dims[0] >= 0 && v->dims[0] != batch)
+      return qc_err_set(e, QC_ERR_USAGE, "--batch %lld, but input '%s' %s has a fixed batch dim",
+                        (long long)batch, v->name, sh);
   }
   for (int32_t i = 0; i < g->n_values; i++) {
     qc_value *v = &g->values[i];
@@ -234,6 +238,7 @@ int qc_cmd_compile(int argc, char **argv)
   };
   const char *out = NULL, *target = NULL, *cpu = NULL, *features = NULL, *prefix = NULL;
   long threads = 0, batch = 1, opt = 3;
+  bool batch_given = false;
   qc_cli_quant_args qa;
   qc_cli_quant_args_init(&qa);
   int c, rc;
@@ -261,6 +266,7 @@ int qc_cmd_compile(int argc, char **argv)
     case O_FEATURES: features = optarg; break;
     case 'b':
       if (!qc_cli_parse_long("compile", "--batch", optarg, 1, 65536, &batch, &rc)) return rc;
+      batch_given = true;
       break;
     case O_PREFIX:
       if (!valid_prefix(optarg))
@@ -321,7 +327,7 @@ int qc_cmd_compile(int argc, char **argv)
     have_rep = true;
     t_quant = now_s() - tq;
   }
-  if (fix_batch(g, batch, &e)) goto fail;
+  if (fix_batch(g, batch, batch_given, &e)) goto fail;
   {
     const char *names[] = {"infer-shapes", "fold-batchnorm", "fold-constants", "infer-shapes",
                            "dce", "eliminate-identity", "prune-values"};
