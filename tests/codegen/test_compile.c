@@ -628,6 +628,19 @@ static void test_determinism(void)
   CU_ASSERT_PTR_NOT_NULL(strstr(man, "\"source\": \"model.onnx\""));
   CU_ASSERT_PTR_NOT_NULL(strstr(man, "\"op\": \"MaxPool\""));
   free(man);
+  /* Well-formed JSON with the documented keys, checked by Python's parser when present. */
+  if (system("/usr/bin/python3 -c 'pass' >/dev/null 2>&1") == 0) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import json,sys; m=json.load(open('%s')); "
+             "assert m['format']==1 and m['target']=='x86-64' and m['prefix']=='qc_model'; "
+             "assert [l['op'] for l in m['layers']]==['QcQuantize','MaxPool','QcDequantize','Softmax']; "
+             "assert m['layers'][1]['out']['shape']==[2,3,4,4] and m['layers'][1]['out']['dtype']=='i8'; "
+             "assert m['outputs'][0]['name']=='s' and set(m['files'])=={'model.so','model.o','model.h','weights.bin'}; "
+             "assert m['files']['weights.bin']['bytes']>0 and m['totals']['steps']==4\"",
+             m);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+  }
   qc_graph_free(g);
 }
 
