@@ -371,19 +371,39 @@ qc_status cg_manifest_build(const cg_artifact_in *a, const cg_file_info *files, 
 
 qc_status cg_write_file(const char *dir, const char *name, const void *data, size_t len, qc_err *e)
 {
-  char path[4096], tmp[4200];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, name);
   FILE *f = fopen(tmp, "wb");
   if (!f) return qc_err_set(e, QC_ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
   bool ok = fwrite(data, 1, len, f) == len;
   ok = (fclose(f) == 0) && ok;
-  if (!ok || rename(tmp, path) != 0) {
+  if (!ok) {
     int err = errno;
     unlink(tmp);
-    return qc_err_set(e, QC_ERR_IO, "cannot write '%s': %s", path, strerror(err));
+    return qc_err_set(e, QC_ERR_IO, "cannot write '%s': %s", tmp, strerror(err));
   }
   return QC_OK;
+}
+
+qc_status cg_commit_files(const char *dir, const char *const *names, int n, qc_err *e)
+{
+  for (int i = 0; i < n; i++) {
+    char tmp[4200], path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (rename(tmp, path) != 0)
+      return qc_err_set(e, QC_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+  }
+  return QC_OK;
+}
+
+void cg_discard_files(const char *dir, const char *const *names, int n)
+{
+  for (int i = 0; i < n; i++) {
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, names[i]);
+    unlink(tmp);
+  }
 }
 
 qc_status cg_link_shared(const char *dir, const char *linker, qc_err *e)
@@ -392,7 +412,7 @@ qc_status cg_link_shared(const char *dir, const char *linker, qc_err *e)
   char so[4096], tmp[4200], obj[4200], log[4200];
   snprintf(so, sizeof so, "%s/model.so", dir);
   snprintf(tmp, sizeof tmp, "%s.tmp", so);
-  snprintf(obj, sizeof obj, "%s/model.o", dir);
+  snprintf(obj, sizeof obj, "%s/model.o.tmp", dir);
   snprintf(log, sizeof log, "%s/link.log", dir);
   /* No start files (nothing runs at load), libm for the activations' expf/tanhf, a build id
      that hashes the content (deterministic). */
@@ -430,10 +450,5 @@ qc_status cg_link_shared(const char *dir, const char *linker, qc_err *e)
     return qc_err_set(e, QC_ERR_IO, "linking '%s' with '%s' failed: %s", so, ld, msg);
   }
   unlink(log);
-  if (rename(tmp, so) != 0) {
-    int err = errno;
-    unlink(tmp);
-    return qc_err_set(e, QC_ERR_IO, "cannot write '%s': %s", so, strerror(err));
-  }
   return QC_OK;
 }

@@ -84,9 +84,12 @@ typedef struct {
 } cg_file_info;
 qc_status cg_manifest_build(const cg_artifact_in *a, const cg_file_info *files, int n_files,
                             char **out, qc_err *e);
-/* Writes dir/name through dir/name.tmp + rename. */
+/* Writes dir/name.tmp; cg_commit_files renames every NAME.tmp to NAME once all are written
+   (so a failed compile leaves the previous files in place), cg_discard_files removes them. */
 qc_status cg_write_file(const char *dir, const char *name, const void *data, size_t len, qc_err *e);
-/* Links dir/model.o into dir/model.so with the linker driver (posix_spawnp). */
+qc_status cg_commit_files(const char *dir, const char *const *names, int n, qc_err *e);
+void cg_discard_files(const char *dir, const char *const *names, int n);
+/* Links dir/model.o.tmp into dir/model.so.tmp with the linker driver (posix_spawnp). */
 qc_status cg_link_shared(const char *dir, const char *linker, qc_err *e);
 
 /* QCA_* code of an IR dtype, 0 if none. */

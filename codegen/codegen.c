@@ -234,6 +234,8 @@ static qc_status compile_in(const qc_graph *g, const qc_cg_options *o, const cha
   uint8_t *blob = NULL;
   char *hdr = NULL, *man = NULL;
   cg_file_info files[4];
+  static const char *const names[5] = {"model.o", "weights.bin", "model.h", "model.so",
+                                       "manifest.json"};
   if ((st = make_dir(dir, e))) goto out;
   const void *od = LLVMGetBufferStart(obj);
   size_t ol = LLVMGetBufferSize(obj);
@@ -252,7 +254,7 @@ static qc_status compile_in(const qc_graph *g, const qc_cg_options *o, const cha
   rep->seconds_link = now_s() - t_link;
   {
     char path[4096];
-    snprintf(path, sizeof path, "%s/model.so", dir);
+    snprintf(path, sizeof path, "%s/model.so.tmp", dir);
     FILE *f = fopen(path, "rb");
     if (!f) {
       st = qc_err_set(e, QC_ERR_IO, "cannot read '%s': %s", path, strerror(errno));
@@ -267,8 +269,10 @@ static qc_status compile_in(const qc_graph *g, const qc_cg_options *o, const cha
     files[0] = (cg_file_info){"model.so", n, crc};
   }
   if ((st = cg_manifest_build(&a, files, 4, &man, e))) goto out;
-  st = cg_write_file(dir, "manifest.json", man, strlen(man), e);
+  if ((st = cg_write_file(dir, "manifest.json", man, strlen(man), e))) goto out;
+  st = cg_commit_files(dir, names, 5, e);
 out:
+  if (st) cg_discard_files(dir, names, 5);
   free(blob);
   free(hdr);
   free(man);

@@ -675,8 +675,14 @@ static void test_errors(void)
   qc_err_clear(&e);
   char dir[1024];
   out_dir("err3", dir, sizeof dir);
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  CU_ASSERT_EQUAL(system(cmd), 0);
   CU_ASSERT_EQUAL(qc_compile(g, &o, dir, &r, &e), QC_ERR_IO);
   CU_ASSERT_STRING_EQUAL(e.msg, "cannot run the linker '/no/such/linker': No such file or directory");
+  /* Nothing is left behind: no file is renamed into place before all five exist. */
+  snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s')\"", dir);
+  CU_ASSERT_EQUAL(system(cmd), 0);
   qc_graph_free(g);
 }
 
