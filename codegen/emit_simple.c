@@ -644,6 +644,60 @@ static qc_status emit_transpose(kx *k, const qc_node *nd, const opnd *x, const o
   return QC_OK;
 }
 
+/* ---- BatchNormalization (inference) -------------------------------------------------------- */
+
+/* y = x * a[c] + b[c] with a = scale / sqrtf(var + eps), b = B - mean * a computed at compile
+   time in float, as the interpreter folds them (one BN not absorbed by a conv, e.g. after a
+   Concat in DenseNet). */
+static qc_status emit_bn(kx *k, const qc_graph *g, const qc_node *nd, const opnd *x,
+                         const opnd *y, cg_kernel *kr)
+{
+  cg_module *m = k->m;
+  if (x->dt != QC_DT_F32 || y->dt != QC_DT_F32 || x->rank < 2 || nd->n_in < 5 ||
+      qc_attr_i(nd, "training_mode", 0) != 0)
+    return bad(k, "batch normalization in training mode or not f32");
+  int64_t C = x->dims[1], N = x->dims[0], plane = qc_shape_elems(x->rank - 2, x->dims + 2);
+  const float *pr[4];
+  for (int i = 0; i < 4; i++) {
+    const qc_value *v = nd->in[i + 1] >= 0 ? &g->values[nd->in[i + 1]] : NULL;
+    if (!v || !(v->flags & QC_VAL_CONST) || !v->data || v->dtype != QC_DT_F32 ||
+        qc_shape_elems(v->rank, v->dims) != C)
+      return bad(k, "batch normalization parameters must be constants");
+    pr[i] = v->data;
+  }
+  float *ab = malloc(sizeof(float) * 2 * (size_t)(C + 1));
+  if (!ab) return qc_err_set(k->e, QC_ERR_NOMEM, "out of memory");
+  float eps = qc_attr_f(nd, "epsilon", 1e-5f);
+  for (int64_t c = 0; c < C; c++) {
+    ab[c] = pr[0][c] / sqrtf(pr[3][c] + eps);
+    ab[C + c] = pr[1][c] - pr[2][c] * ab[c];
+  }
+  int64_t off = cg_weights_add(m, ab, sizeof(float) * 2 * (size_t)C, 64, k->e);
+  free(ab);
+  if (off < 0) return k->e->code;
+  opnd A = {k->weights, off, QC_DT_F32, 1, {2 * C}};
+  int64_t planes = N * C;
+  kr->n_tasks = pick_tasks(planes, plane);
+  if (planes == 0 || plane == 0) {
+    LLVMBuildRetVoid(m->b);
+    return QC_OK;
+  }
+  LLVMValueRef lo, hi;
+  task_range(k, planes, kr->n_tasks, &lo, &hi);
+  cg_loop lp, li;
+  LLVMValueRef p = cg_loop_begin(m, &lp, lo, hi, 1, "p");
+  LLVMValueRef c = LLVMBuildURem(m->b, p, cg_i64c(m, C), "");
+  LLVMValueRef a = load(k, &A, c), b = load(k, &A, LLVMBuildAdd(m->b, c, cg_i64c(m, C), ""));
+  LLVMValueRef pb = LLVMBuildMul(m->b, p, cg_i64c(m, plane), "");
+  LLVMValueRef i = cg_loop_begin(m, &li, cg_i64c(m, 0), cg_i64c(m, plane), 1, "i");
+  LLVMValueRef idx = LLVMBuildAdd(m->b, pb, i, "");
+  store(k, y, idx, LLVMBuildFAdd(m->b, LLVMBuildFMul(m->b, load(k, x, idx), a, ""), b, ""));
+  cg_loop_end(m, &li);
+  cg_loop_end(m, &lp);
+  LLVMBuildRetVoid(m->b);
+  return QC_OK;
+}
+
 /* ---- dispatch ----------------------------------------------------------------------------- */
 
 static clip_b clip_of(const qc_graph *g, const qc_node *nd, bool *ok)
@@ -776,6 +830,8 @@ qc_status cg_emit_node(cg_module *m, const qc_graph *g, const qc_node *nd, const
     return emit_ew(&k, x, 2, &y, ew_binary, kr);
   case QC_OP_Softmax:
     return emit_softmax(&k, nd, &x[0], &y, kr);
+  case QC_OP_BatchNormalization:
+    return emit_bn(&k, g, nd, &x[0], &y, kr);
   case QC_OP_Concat:
     return emit_concat(&k, nd, x, nx, &y, kr);
   case QC_OP_Transpose:

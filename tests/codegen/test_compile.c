@@ -342,8 +342,11 @@ static void test_activations(void)
       " %g: f32[3,4,5] = Clip(%x, %lo, %hi) @clip\n %h: f32[3,4,5] = Clip(%x, _, %hi) @cliphi\n"
       " %j: i8[3,4,5] = Relu(%i) @irelu\n %k: i8[3,4,5] = Clip(%i, %ilo, _) @iclip\n"
       " %l: f32[3,4,5] = Exp(%x) @exp\n %m: f32[3,4,5] = Neg(%x) @neg\n"
-      " output %a, %b, %c, %d, %f, %g, %h, %j, %k, %l, %m\n}\n";
-  CU_ASSERT_EQUAL(check_graph("act", ir, NULL), 11);
+      " const %bs: f32[4] = [1.5, 0.5, -1, 2]\n const %bb: f32[4] = [0.1, -0.2, 0.3, 0]\n"
+      " const %bm: f32[4] = [0.5, -0.5, 0, 1]\n const %bv: f32[4] = [1, 2, 0.5, 4]\n"
+      " %n: f32[3,4,5] = BatchNormalization(%x, %bs, %bb, %bm, %bv) {epsilon=0.001} @bn\n"
+      " output %a, %b, %c, %d, %f, %g, %h, %j, %k, %l, %m, %n\n}\n";
+  CU_ASSERT_EQUAL(check_graph("act", ir, NULL), 12);
 }
 
 static void test_binary_broadcast(void)
