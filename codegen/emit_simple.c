@@ -152,6 +152,12 @@ static qc_status bad(kx *k, const char *why)
   return qc_node_err(k->e, k->nd, QC_ERR_UNSUPPORTED, "not supported by compile (%s)", why);
 }
 
+static qc_status bad_dt(kx *k, qc_dtype dt)
+{
+  return qc_node_err(k->e, k->nd, QC_ERR_UNSUPPORTED, "not supported by compile (dtype %s)",
+                     qc_dtype_name(dt));
+}
+
 /* ---- broadcast elementwise ---------------------------------------------------------------- */
 
 typedef LLVMValueRef (*ew_fn)(kx *k, const qc_node *nd, LLVMValueRef *x, int n, qc_dtype yt);
@@ -441,7 +447,7 @@ static qc_status emit_pool(kx *k, const qc_node *nd, const opnd *x, const opnd *
   bool mx = nd->op == QC_OP_MaxPool;
   if (x->rank != 4) return bad(k, "only 2-D pooling");
   if (mx ? (x->dt != QC_DT_F32 && x->dt != QC_DT_U8 && x->dt != QC_DT_I8) : x->dt != QC_DT_F32)
-    return bad(k, qc_dtype_name(x->dt));
+    return bad_dt(k, x->dt);
   qc_tinfo xi;
   memset(&xi, 0, sizeof xi);
   xi.dtype = x->dt, xi.rank = x->rank;
@@ -526,7 +532,7 @@ static qc_status emit_pool(kx *k, const qc_node *nd, const opnd *x, const opnd *
 static qc_status emit_softmax(kx *k, const qc_node *nd, const opnd *x, const opnd *y, cg_kernel *kr)
 {
   cg_module *m = k->m;
-  if (x->dt != QC_DT_F32 || x->rank < 1) return bad(k, qc_dtype_name(x->dt));
+  if (x->dt != QC_DT_F32 || x->rank < 1) return bad_dt(k, x->dt);
   int64_t axis = qc_attr_i(nd, "axis", -1);
   if (axis < 0) axis += x->rank;
   if (axis < 0 || axis >= x->rank) return bad(k, "softmax axis");
@@ -774,9 +780,9 @@ qc_status cg_emit_node(cg_module *m, const qc_graph *g, const qc_node *nd, const
   memset(&y, 0, sizeof y);
   y.base = k.arena, y.off = out[0].off, y.dt = out[0].dt, y.rank = out[0].rank;
   memcpy(y.dims, out[0].dims, sizeof y.dims);
-  if (!elem_ty(m, y.dt)) return bad(&k, qc_dtype_name(y.dt));
+  if (!elem_ty(m, y.dt)) return bad_dt(&k, y.dt);
   for (int i = 0; i < nx; i++)
-    if (!elem_ty(m, x[i].dt)) return bad(&k, qc_dtype_name(x[i].dt));
+    if (!elem_ty(m, x[i].dt)) return bad_dt(&k, x[i].dt);
   bool f32in = nx >= 1 && x[0].dt == QC_DT_F32 && y.dt == QC_DT_F32;
   kr->macs = 0;
   switch (nd->op) {

@@ -655,6 +655,12 @@ static void test_errors(void)
   CU_ASSERT_EQUAL(compile(g, "err1", &r, &e), QC_ERR_UNSUPPORTED);
   CU_ASSERT_STRING_EQUAL(e.msg, "node 'erf1' (Erf): not supported by compile (dtype f32)");
   qc_graph_free(g);
+  g = parse("graph t opset 17 {\n input %x: u8[1,2,4,4]\n"
+            " %y: u8[1,2,2,2] = AveragePool(%x) {kernel_shape=[2, 2], strides=[2, 2]} @ap\n output %y\n}\n");
+  qc_err_clear(&e);
+  CU_ASSERT_EQUAL(compile(g, "err4", &r, &e), QC_ERR_UNSUPPORTED);
+  CU_ASSERT_STRING_EQUAL(e.msg, "node 'ap' (AveragePool): not supported by compile (dtype u8)");
+  qc_graph_free(g);
   g = parse("graph t opset 17 {\n sym N\n input %x: f32[N,3]\n %y: f32[N,3] = Relu(%x) @r\n output %y\n}\n");
   qc_err_clear(&e);
   CU_ASSERT_EQUAL(compile(g, "err2", &r, &e), QC_ERR_INVALID);
