@@ -66,6 +66,12 @@ static double compile_seconds(const char *out)
   return p ? atof(p + 13) : -1;
 }
 
+static double compile_cpu_seconds(const char *out)
+{
+  const char *p = out ? strstr(out, "; CPU ") : NULL;
+  return p ? atof(p + 6) : -1;
+}
+
 static void compile_and_verify(const char *name, const char *scheme, bool imagelike)
 {
   char model[600], dir[700], torch_in[600], torch_out[600];
@@ -80,8 +86,9 @@ static void compile_and_verify(const char *name, const char *scheme, bool imagel
   else
     qc_run_quantc(&p, 900, "compile", model, "-o", dir, NULL);
   QC_EXPECT(&p, 0, out, "compiled");
-  printf("\n    %s %s: compile %.2f s (total with load%s %.2f s)", name, scheme ? scheme : "fp32",
-         compile_seconds(p.out), scheme ? ", calibration" : "",
+  printf("\n    %s %s: compile %.2f s wall, %.2f s CPU (total with load%s %.2f s)", name,
+         scheme ? scheme : "fp32", compile_seconds(p.out), compile_cpu_seconds(p.out),
+         scheme ? ", calibration" : "",
          p.out && strstr(p.out, "total ") ? atof(strstr(p.out, "total ") + 6) : -1.0);
   bool ok = p.exit_code == 0;
   qc_proc_free(&p);
