@@ -349,14 +349,15 @@ static LLVMValueRef zero_elem(cv *c)
   return act_elem(c, LLVMConstNull(c->kind == CV_F32 ? c->m->f32 : c->m->i8));
 }
 
-/* for (i = lo; i < hi; i++) dst[base + i * kgs] = zero activation. */
-static void emit_zero_run(cv *c, LLVMValueRef dst, LLVMValueRef base, LLVMValueRef lo, LLVMValueRef hi)
+/* for (i = lo; i < hi; i++) dst[base + i * L] = zero activation. */
+static void emit_zero_run(cv *c, LLVMValueRef dst, LLVMValueRef base, LLVMValueRef lo, LLVMValueRef hi,
+                          int64_t L)
 {
   cg_module *m = c->m;
   LLVMTypeRef et = elem_type(c);
   cg_loop l;
   LLVMValueRef i = cg_loop_begin(m, &l, lo, hi, 1, "z");
-  LLVMValueRef di = LLVMBuildAdd(m->b, base, LLVMBuildMul(m->b, i, cg_i64c(m, c->kgs), ""), "");
+  LLVMValueRef di = LLVMBuildAdd(m->b, base, LLVMBuildMul(m->b, i, cg_i64c(m, L), ""), "");
   store_al(m, zero_elem(c), gep(m, et, dst, di), 1);
   cg_loop_end(m, &l);
 }
@@ -372,6 +373,7 @@ static void emit_im2col(cv *c, LLVMValueRef n, LLVMValueRef g, LLVMValueRef p0)
   LLVMBuilderRef b = m->b;
   const cg_conv_spec *s = c->s;
   LLVMTypeRef et = elem_type(c), xt = dt_type(m, s->x_dt);
+  const int64_t L = c->kgs; /* elements between consecutive pixels of one k */
   LLVMValueRef col = LLVMBuildBitCast(b, c->scratch, LLVMPointerType(et, 0), "");
   LLVMValueRef x = tptr(m, c->arena, s->x_off, xt);
   int64_t khw = s->kh * s->kw, OW = s->ow;
@@ -386,8 +388,8 @@ static void emit_im2col(cv *c, LLVMValueRef n, LLVMValueRef g, LLVMValueRef p0)
   cg_loop lk;
   LLVMValueRef k = cg_loop_begin(m, &lk, I0, cg_i64c(m, c->Kg * c->kgs), 1, "k");
   LLVMValueRef dk = LLVMBuildAdd(b,
-      LLVMBuildMul(b, LLVMBuildUDiv(b, k, cg_i64c(m, c->kgs), ""), cg_i64c(m, c->NB * c->kgs), ""),
-      LLVMBuildURem(b, k, cg_i64c(m, c->kgs), ""), "");
+      LLVMBuildMul(b, LLVMBuildUDiv(b, k, cg_i64c(m, L), ""), cg_i64c(m, c->NB * L), ""),
+      LLVMBuildURem(b, k, cg_i64c(m, L), ""), "");
   /* k past K (the last word's padding): all zero */
   LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(b));
   LLVMBasicBlockRef real = LLVMAppendBasicBlockInContext(m->ctx, fn, "k.real");
@@ -395,7 +397,7 @@ static void emit_im2col(cv *c, LLVMValueRef n, LLVMValueRef g, LLVMValueRef p0)
   LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(m->ctx, fn, "k.next");
   LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, k, cg_i64c(m, c->K), ""), real, pad);
   LLVMPositionBuilderAtEnd(b, pad);
-  emit_zero_run(c, col, dk, I0, cg_i64c(m, c->NB));
+  emit_zero_run(c, col, dk, I0, cg_i64c(m, c->NB), L);
   LLVMBuildBr(b, next);
   LLVMPositionBuilderAtEnd(b, real);
   LLVMValueRef ci = LLVMBuildUDiv(b, k, cg_i64c(m, khw), "");
@@ -417,23 +419,23 @@ static void emit_im2col(cv *c, LLVMValueRef n, LLVMValueRef g, LLVMValueRef p0)
   LLVMValueRef row0 = LLVMBuildMul(b, oh, cg_i64c(m, OW), "");
   LLVMValueRef ow0 = imax(m, I0, LLVMBuildSub(b, p0, row0, ""));
   LLVMValueRef ow1 = imin(m, cg_i64c(m, OW), LLVMBuildSub(b, pend, row0, ""));
-  LLVMValueRef qb = LLVMBuildAdd(b, dk, LLVMBuildMul(b, LLVMBuildSub(b, row0, p0, ""), cg_i64c(m, c->kgs), ""), "");
+  LLVMValueRef qb = LLVMBuildAdd(b, dk, LLVMBuildMul(b, LLVMBuildSub(b, row0, p0, ""), cg_i64c(m, L), ""), "");
   LLVMValueRef ih = LLVMBuildAdd(b, LLVMBuildMul(b, oh, cg_i64c(m, s->stride_h), ""), roff, "");
   LLVMValueRef rowok = LLVMBuildICmp(b, LLVMIntULT, ih, cg_i64c(m, s->h), "");
   LLVMValueRef ra = LLVMBuildSelect(b, rowok, imin(m, imax(m, lo_w, ow0), ow1), ow1, "");
   LLVMValueRef rb = LLVMBuildSelect(b, rowok, imin(m, imax(m, hi_w, ra), ow1), ow1, "");
-  emit_zero_run(c, col, qb, ow0, ra);
+  emit_zero_run(c, col, qb, ow0, ra, L);
   LLVMValueRef src = LLVMBuildAdd(b, LLVMBuildAdd(b, plane, LLVMBuildMul(b, ih, cg_i64c(m, s->w), ""), ""), soff, "");
   cg_loop lc;
   LLVMValueRef ow = cg_loop_begin(m, &lc, ra, rb, 1, "ow");
   LLVMValueRef xi = LLVMBuildAdd(b, src, LLVMBuildMul(b, ow, cg_i64c(m, s->stride_w), ""), "");
   LLVMValueRef v = act_elem(c, load_al(m, xt, gep(m, xt, x, xi), 1));
-  store_al(m, v, gep(m, et, col, LLVMBuildAdd(b, qb, LLVMBuildMul(b, ow, cg_i64c(m, c->kgs), ""), "")), 1);
+  store_al(m, v, gep(m, et, col, LLVMBuildAdd(b, qb, LLVMBuildMul(b, ow, cg_i64c(m, L), ""), "")), 1);
   cg_loop_end(m, &lc);
-  emit_zero_run(c, col, qb, rb, ow1);
+  emit_zero_run(c, col, qb, rb, ow1, L);
   cg_loop_end(m, &lr);
   /* pixels past P in the last block */
-  emit_zero_run(c, col, dk, npix, cg_i64c(m, c->NB));
+  emit_zero_run(c, col, dk, npix, cg_i64c(m, c->NB), L);
   LLVMBuildBr(b, next);
   LLVMPositionBuilderAtEnd(b, next);
   cg_loop_end(m, &lk);
@@ -573,7 +575,7 @@ typedef struct {
 } cv_tile;
 
 /* Per channel parameter for row r / vector v: a broadcast (conv) or a vector of VL channels. */
-static LLVMValueRef chan_param(cv *c, int64_t off, LLVMTypeRef et, LLVMValueRef chan, int r, int v)
+static LLVMValueRef chan_param(cv *c, int64_t off, LLVMTypeRef et, LLVMValueRef chan, LLVMValueRef r, int v)
 {
   cg_module *m = c->m;
   LLVMValueRef base = tptr(m, c->weights, off, et);
@@ -582,7 +584,7 @@ static LLVMValueRef chan_param(cv *c, int64_t off, LLVMTypeRef et, LLVMValueRef 
     p = LLVMBuildBitCast(m->b, p, LLVMPointerType(LLVMVectorType(et, (unsigned)c->VL), 0), "");
     return load_al(m, LLVMVectorType(et, (unsigned)c->VL), p, 4);
   }
-  LLVMValueRef p = gep(m, et, base, LLVMBuildAdd(m->b, chan, cg_i64c(m, r), ""));
+  LLVMValueRef p = gep(m, et, base, LLVMBuildAdd(m->b, chan, r, ""));
   return splat(m, load_al(m, et, p, 4), c->VL);
 }
 
@@ -637,8 +639,10 @@ static LLVMValueRef clamp64(cv *c, LLVMValueRef v, int64_t lo, int64_t hi)
   return imin(c->m, imax(c->m, v, l), h);
 }
 
-/* The epilogue of one tile; mask NULL = all TW columns exist. */
-static void emit_epilogue(cv *c, const cv_tile *tl, LLVMValueRef acc[CV_MAX_MR][CV_MAX_NV], bool masked)
+/* The epilogue of one tile, a loop over its rows (one row of code instead of mr: the
+   requantization is long); acc holds the accumulators [mr][NV]. masked: the last, partial,
+   column tile. */
+static void emit_epilogue(cv *c, const cv_tile *tl, LLVMValueRef acc, bool masked)
 {
   cg_module *m = c->m;
   const cg_conv_spec *s = c->s;
@@ -655,10 +659,14 @@ static void emit_epilogue(cv *c, const cv_tile *tl, LLVMValueRef acc[CV_MAX_MR][
                               splat(m, tl->valid, c->VL), "");
     }
   }
-  for (int r = 0; r < tl->mr; r++) {
+  cg_loop lr;
+  LLVMValueRef r = cg_loop_begin(m, &lr, cg_i64c(m, 0), cg_i64c(m, tl->mr), 1, "r");
+  LLVMValueRef row = LLVMBuildAdd(m->b, tl->ybase, LLVMBuildMul(m->b, r, cg_i64c(m, tl->ldc), ""), "");
+  {
     for (int v = 0; v < c->NV; v++) {
-      LLVMValueRef idx = LLVMBuildAdd(m->b, tl->ybase, cg_i64c(m, r * tl->ldc + (int64_t)v * c->VL), "");
-      LLVMValueRef a = acc[r][v], out;
+      LLVMValueRef idx = LLVMBuildAdd(m->b, row, cg_i64c(m, (int64_t)v * c->VL), "");
+      LLVMValueRef ai = LLVMBuildAdd(m->b, LLVMBuildMul(m->b, r, cg_i64c(m, c->NV), ""), cg_i64c(m, v), "");
+      LLVMValueRef a = load_al(m, c->vt, gep(m, c->vt, acc, ai), (unsigned)c->VL * 4), out;
       if (!c->is_int) {
         if (s->has_res) a = LLVMBuildFAdd(m->b, a, vload(c, res, rt, idx, mask[v]), "");
         if (s->lo > -INFINITY) {
@@ -688,6 +696,7 @@ static void emit_epilogue(cv *c, const cv_tile *tl, LLVMValueRef acc[CV_MAX_MR][
       vstore(c, out, y, yt, idx, mask[v]);
     }
   }
+  cg_loop_end(m, &lr);
 }
 
 static void emit_tile(cv *c, const cv_tile *tl)
@@ -696,7 +705,7 @@ static void emit_tile(cv *c, const cv_tile *tl)
   const int mr = tl->mr, NV = c->NV;
   LLVMValueRef acc[CV_MAX_MR][CV_MAX_NV];
   for (int r = 0; r < mr; r++)
-    for (int v = 0; v < NV; v++) acc[r][v] = chan_param(c, c->bias_off, c->wt, tl->chan, r, v);
+    for (int v = 0; v < NV; v++) acc[r][v] = chan_param(c, c->bias_off, c->wt, tl->chan, cg_i64c(m, r), v);
   LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(m->b));
   LLVMBasicBlockRef pre = LLVMGetInsertBlock(m->b);
   LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(m->ctx, fn, "k.body");
@@ -732,16 +741,27 @@ static void emit_tile(cv *c, const cv_tile *tl)
   LLVMBuildCondBr(m->b, LLVMBuildICmp(m->b, LLVMIntSLT, next, cg_i64c(m, c->Kg), ""), body, done);
   LLVMPositionBuilderAtEnd(m->b, done);
 
+  /* The accumulators go to a stack buffer (allocated in the entry block) for the row loop. */
+  LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(fn);
+  LLVMBuilderRef eb = LLVMCreateBuilderInContext(m->ctx);
+  LLVMPositionBuilder(eb, entry, LLVMGetFirstInstruction(entry));
+  LLVMValueRef buf = LLVMBuildAlloca(eb, LLVMArrayType(c->vt, (unsigned)(mr * NV)), "accbuf");
+  LLVMSetAlignment(buf, (unsigned)c->VL * 4);
+  LLVMDisposeBuilder(eb);
+  buf = LLVMBuildBitCast(m->b, buf, LLVMPointerType(c->vt, 0), "");
+  for (int r = 0; r < mr; r++)
+    for (int v = 0; v < NV; v++)
+      store_al(m, acc[r][v], gep(m, c->vt, buf, cg_i64c(m, r * NV + v)), (unsigned)c->VL * 4);
   /* Full tiles store plain vectors, the last partial one masked. */
   LLVMBasicBlockRef full = LLVMAppendBasicBlockInContext(m->ctx, fn, "epi.full");
   LLVMBasicBlockRef part = LLVMAppendBasicBlockInContext(m->ctx, fn, "epi.part");
   LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(m->ctx, fn, "epi.join");
   LLVMBuildCondBr(m->b, LLVMBuildICmp(m->b, LLVMIntSGE, tl->valid, cg_i64c(m, c->TW), ""), full, part);
   LLVMPositionBuilderAtEnd(m->b, full);
-  emit_epilogue(c, tl, acc, false);
+  emit_epilogue(c, tl, buf, false);
   LLVMBuildBr(m->b, join);
   LLVMPositionBuilderAtEnd(m->b, part);
-  emit_epilogue(c, tl, acc, true);
+  emit_epilogue(c, tl, buf, true);
   LLVMBuildBr(m->b, join);
   LLVMPositionBuilderAtEnd(m->b, join);
 }
