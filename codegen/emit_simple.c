@@ -10,6 +10,7 @@
 
 #include "cg.h"
 #include "infer_nn.h"
+#include "infer_tensor.h"
 
 /* Clip with constant bounds. */
 typedef struct {
@@ -650,6 +651,103 @@ static qc_status emit_transpose(kx *k, const qc_node *nd, const opnd *x, const o
   return QC_OK;
 }
 
+/* ---- Pad ---------------------------------------------------------------------------------- */
+
+/* Per output axis a table maps each coordinate to the input's element offset along that axis,
+   or -1 for the constant fill (reflect and edge remap, as the interpreter's k_pad). A row (all
+   but the last axis) sums its axes' entries; any -1 makes it fill. */
+static qc_status emit_pad(kx *k, const qc_graph *g, const qc_node *nd, const opnd *x,
+                          const opnd *y, cg_kernel *kr)
+{
+  cg_module *m = k->m;
+  int R = x->rank;
+  if (R < 1 || y->rank != R || x->dt != y->dt) return bad_dt(k, x->dt);
+  qc_tinfo ti[4];
+  int nt = nd->n_in < 4 ? nd->n_in : 4;
+  memset(ti, 0, sizeof ti);
+  for (int i = 0; i < nt; i++) {
+    if (nd->in[i] < 0) continue;
+    const qc_value *v = &g->values[nd->in[i]];
+    ti[i].dtype = v->dtype, ti[i].rank = v->rank;
+    memcpy(ti[i].dims, v->dims, sizeof ti[i].dims);
+    ti[i].data = (v->flags & QC_VAL_CONST) ? v->data : NULL;
+  }
+  int64_t before[QC_MAX_RANK], after[QC_MAX_RANK], str[QC_MAX_RANK], tab_off[QC_MAX_RANK], n = 0;
+  int mode;
+  qc_status st = qc_pad_resolve(nd, ti, nt, before, after, &mode, k->e);
+  if (st) return st;
+  for (int d = R - 1, acc = 1; d >= 0; d--) str[d] = acc, acc *= (int)x->dims[d];
+  for (int d = 0; d < R; d++) tab_off[d] = n, n += y->dims[d];
+  int64_t *tab = malloc(sizeof(int64_t) * (size_t)(n + 1));
+  if (!tab) return qc_err_set(k->e, QC_ERR_NOMEM, "out of memory");
+  for (int d = 0; d < R; d++) {
+    int64_t dim = x->dims[d];
+    for (int64_t i = 0; i < y->dims[d]; i++) {
+      int64_t s = i - before[d];
+      if (s < 0 || s >= dim) {
+        if (mode == 0 || dim == 0) {
+          tab[tab_off[d] + i] = -1;
+          continue;
+        }
+        if (mode == 1) s = s < 0 ? -s : 2 * (dim - 1) - s;
+        else s = s < 0 ? 0 : dim - 1;
+      }
+      tab[tab_off[d] + i] = s * str[d];
+    }
+  }
+  int64_t toff = cg_weights_add(m, tab, sizeof(int64_t) * (size_t)n, 64, k->e);
+  free(tab);
+  if (toff < 0) return k->e->code;
+  opnd T = {k->weights, toff, QC_DT_I64, 1, {n}};
+  /* The fill: input 2 when it is a constant scalar of x's dtype, else 0. */
+  LLVMTypeRef et = elem_ty(m, x->dt);
+  LLVMValueRef fill = x->dt == QC_DT_F32 ? cg_f32c(m, 0) : LLVMConstInt(et, 0, 0);
+  if (nd->n_in > 2 && nd->in[2] >= 0) {
+    const qc_value *cv = &g->values[nd->in[2]];
+    if (cv->dtype == x->dt && (cv->flags & QC_VAL_CONST) && cv->data &&
+        qc_shape_elems(cv->rank, cv->dims) == 1) {
+      if (x->dt == QC_DT_F32) {
+        fill = cg_f32c(m, *(const float *)cv->data);
+      } else {
+        uint64_t bits = 0;
+        memcpy(&bits, cv->data, (size_t)elem_bytes(x->dt));
+        fill = LLVMConstInt(et, bits, 0);
+      }
+    }
+  }
+  int64_t inner = y->dims[R - 1], total = qc_shape_elems(R, y->dims);
+  int64_t rows = inner ? total / inner : 0;
+  kr->n_tasks = pick_tasks(rows, inner);
+  if (total == 0) {
+    LLVMBuildRetVoid(m->b);
+    return QC_OK;
+  }
+  LLVMValueRef lo, hi;
+  task_range(k, rows, kr->n_tasks, &lo, &hi);
+  cg_loop lr, lj;
+  LLVMValueRef r = cg_loop_begin(m, &lr, lo, hi, 1, "r");
+  LLVMValueRef base = cg_i64c(m, 0), ok = LLVMConstInt(m->i1, 1, 0), zero = cg_i64c(m, 0);
+  int64_t div = 1;
+  for (int d = R - 2; d >= 0; d--) {
+    LLVMValueRef c = LLVMBuildURem(m->b, LLVMBuildUDiv(m->b, r, cg_i64c(m, div), ""), cg_i64c(m, y->dims[d]), "");
+    LLVMValueRef e = load(k, &T, LLVMBuildAdd(m->b, c, cg_i64c(m, tab_off[d]), ""));
+    ok = LLVMBuildAnd(m->b, ok, LLVMBuildICmp(m->b, LLVMIntSGE, e, zero, ""), "");
+    base = LLVMBuildAdd(m->b, base, e, "");
+    div *= y->dims[d];
+  }
+  LLVMValueRef yb = LLVMBuildMul(m->b, r, cg_i64c(m, inner), "");
+  LLVMValueRef j = cg_loop_begin(m, &lj, cg_i64c(m, 0), cg_i64c(m, inner), 1, "j");
+  LLVMValueRef e = load(k, &T, LLVMBuildAdd(m->b, j, cg_i64c(m, tab_off[R - 1]), ""));
+  LLVMValueRef v_ok = LLVMBuildAnd(m->b, ok, LLVMBuildICmp(m->b, LLVMIntSGE, e, zero, ""), "");
+  LLVMValueRef idx = LLVMBuildSelect(m->b, v_ok, LLVMBuildAdd(m->b, base, e, ""), zero, "");
+  LLVMValueRef v = load_raw(k, x, idx);
+  store(k, y, LLVMBuildAdd(m->b, yb, j, ""), LLVMBuildSelect(m->b, v_ok, v, fill, ""));
+  cg_loop_end(m, &lj);
+  cg_loop_end(m, &lr);
+  LLVMBuildRetVoid(m->b);
+  return QC_OK;
+}
+
 /* ---- BatchNormalization (inference) -------------------------------------------------------- */
 
 /* y = x * a[c] + b[c] with a = scale / sqrtf(var + eps), b = B - mean * a computed at compile
@@ -838,6 +936,8 @@ qc_status cg_emit_node(cg_module *m, const qc_graph *g, const qc_node *nd, const
     return emit_softmax(&k, nd, &x[0], &y, kr);
   case QC_OP_BatchNormalization:
     return emit_bn(&k, g, nd, &x[0], &y, kr);
+  case QC_OP_Pad:
+    return emit_pad(&k, g, nd, &x[0], &y, kr);
   case QC_OP_Concat:
     return emit_concat(&k, nd, x, nx, &y, kr);
   case QC_OP_Transpose:

@@ -384,8 +384,14 @@ static void test_data_movement(void)
       " %t: u8[4,3,2] = Transpose(%q) @trq\n"
       " %s: f32[2,3,4,5] = Softmax(%x) @sm\n"
       " %u: f32[2,3,4,5] = Softmax(%x) {axis=3} @sm3\n"
-      " output %a, %b, %t, %s, %u\n}\n";
-  CU_ASSERT_EQUAL(check_graph("move", ir, NULL), 5);
+      " const %pads: i64[8] = [0, 1, 2, 0, 0, 0, 1, 3]\n const %pv: f32[] = [-1.5]\n"
+      " const %qp: i64[6] = [1, 0, 1, 0, 2, 1]\n const %cp: i64[8] = [0, 0, -1, 1, 0, 0, 0, -2]\n"
+      " %p: f32[2,4,7,8] = Pad(%x, %pads, %pv) @pad\n"
+      " %pr: f32[2,4,7,8] = Pad(%x, %pads) {mode=\"reflect\"} @padr\n"
+      " %pe: u8[3,5,6] = Pad(%q, %qp) {mode=\"edge\"} @pade\n"
+      " %pc: f32[2,3,3,4] = Pad(%x, %cp) @padc\n"
+      " output %a, %b, %t, %s, %u, %p, %pr, %pe, %pc\n}\n";
+  CU_ASSERT_EQUAL(check_graph("move", ir, NULL), 9);
 }
 
 /* Reshape / Flatten / Squeeze / Unsqueeze / Identity are aliases: no step, shared bytes. */
@@ -703,7 +709,7 @@ static CU_TestInfo tests[] = {
     {"max/average pools: pads, strides, ceil, dilation, u8/i8", test_pools},
     {"activations and clip", test_activations},
     {"binary ops broadcast", test_binary_broadcast},
-    {"concat, transpose, softmax", test_data_movement},
+    {"concat, transpose, softmax, pad (constant, reflect, edge, crop)", test_data_movement},
     {"aliases share bytes", test_aliases},
     {"output aliasing an input", test_identity_graph},
     {"fusion choices", test_fusion_choices},
