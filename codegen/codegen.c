@@ -63,13 +63,16 @@ static qc_status check_shapes(const qc_graph *g, qc_err *e)
   }
   for (int32_t i = 0; i < g->n_inputs + g->n_outputs; i++) {
     const qc_value *v = &g->values[i < g->n_inputs ? g->inputs[i] : g->outputs[i - g->n_inputs]];
-    bool ok = v->dtype != QC_DT_UNDEF && v->rank >= 0 && cg_qca_dtype(v->dtype) != 0;
+    bool ok = v->dtype != QC_DT_UNDEF && v->rank >= 0;
     for (int d = 0; ok && d < v->rank; d++) ok = v->dims[d] >= 0;
     if (!ok)
       return qc_err_set(e, QC_ERR_INVALID,
                         "value '%s' has an unknown dtype or dimension: compile needs every "
                         "shape known (give symbolic dims a value and run infer-shapes)",
                         v->name);
+    if (!cg_qca_dtype(v->dtype))
+      return qc_err_set(e, QC_ERR_UNSUPPORTED, "%s '%s' has dtype %s, which an artifact cannot carry",
+                        i < g->n_inputs ? "input" : "output", v->name, qc_dtype_name(v->dtype));
     if (v->rank > QCA_MAX_RANK)
       return qc_err_set(e, QC_ERR_UNSUPPORTED, "value '%s' has rank %d", v->name, v->rank);
   }

@@ -667,6 +667,11 @@ static void test_errors(void)
   CU_ASSERT_EQUAL(compile(g, "err4", &r, &e), QC_ERR_UNSUPPORTED);
   CU_ASSERT_STRING_EQUAL(e.msg, "node 'ap' (AveragePool): not supported by compile (dtype u8)");
   qc_graph_free(g);
+  g = parse("graph t opset 17 {\n input %x: bool[2,3]\n %y: bool[2,3] = Not(%x) @n\n output %y\n}\n");
+  qc_err_clear(&e);
+  CU_ASSERT_EQUAL(compile(g, "err5", &r, &e), QC_ERR_UNSUPPORTED);
+  CU_ASSERT_STRING_EQUAL(e.msg, "input 'x' has dtype bool, which an artifact cannot carry");
+  qc_graph_free(g);
   g = parse("graph t opset 17 {\n sym N\n input %x: f32[N,3]\n %y: f32[N,3] = Relu(%x) @r\n output %y\n}\n");
   qc_err_clear(&e);
   CU_ASSERT_EQUAL(compile(g, "err2", &r, &e), QC_ERR_INVALID);
