@@ -13,6 +13,8 @@ typedef enum {
 } cg_group_kind;
 
 #define CG_GROUP_MAX_NODES 4
+/* Most inputs of one simple node (Concat in DenseNet has dozens). */
+#define CG_MAX_NODE_INPUTS 256
 
 typedef struct {
   cg_group_kind kind;

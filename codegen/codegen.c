@@ -106,11 +106,11 @@ static qc_status emit_all(const qc_graph *g, cg_program *p, cg_module *m, LLVMVa
       st = cg_emit_conv(m, &gr->spec, &k, e);
     } else {
       const qc_node *nd = &g->nodes[gr->nodes[0]];
-      cg_buf in[16], out[1];
+      cg_buf in[CG_MAX_NODE_INPUTS], out[1];
       if (!cg_qca_dtype(g->values[gr->out].dtype))
         return qc_node_err(e, nd, QC_ERR_UNSUPPORTED, "not supported by compile (dtype %s)",
                            qc_dtype_name(g->values[gr->out].dtype));
-      if (nd->n_in > 16)
+      if (nd->n_in > CG_MAX_NODE_INPUTS)
         return qc_node_err(e, nd, QC_ERR_UNSUPPORTED, "not supported by compile (%d inputs)",
                            (int)nd->n_in);
       for (int i = 0; i < nd->n_in; i++) fill_buf(g, p, nd->in[i], &in[i]);

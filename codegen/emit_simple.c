@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cg.h"
+#include "cg_pipeline.h"
 #include "infer_nn.h"
 #include "infer_tensor.h"
 
@@ -850,12 +850,13 @@ static qc_status emit_copy(kx *k, const qc_node *nd, const opnd *x, const opnd *
 qc_status cg_emit_node(cg_module *m, const qc_graph *g, const qc_node *nd, const cg_buf *in,
                        int n_in, const cg_buf *out, int n_out, cg_kernel *kr, qc_err *e)
 {
-  if (n_out < 1 || n_in > 8) return qc_node_err(e, nd, QC_ERR_UNSUPPORTED, "not supported by compile (arity)");
+  if (n_out < 1 || n_in > CG_MAX_NODE_INPUTS)
+    return qc_node_err(e, nd, QC_ERR_UNSUPPORTED, "not supported by compile (%d inputs)", n_in);
   LLVMValueRef prm[5];
   memset(kr, 0, sizeof *kr);
   kr->fn = cg_kernel_begin(m, nd->name, prm);
   kx k = {m, prm[0], prm[1], prm[3], prm[4], e, nd, {false, false, 0, 0}};
-  opnd x[8], y;
+  opnd x[CG_MAX_NODE_INPUTS], y;
   int nx = 0;
   for (int i = 0; i < n_in; i++) {
     if (i < nd->n_in && nd->in[i] < 0) continue;

@@ -392,6 +392,16 @@ static void test_data_movement(void)
       " %pc: f32[2,3,3,4] = Pad(%x, %cp) @padc\n"
       " output %a, %b, %t, %s, %u, %p, %pr, %pe, %pc\n}\n";
   CU_ASSERT_EQUAL(check_graph("move", ir, NULL), 9);
+  /* Many inputs (DenseNet concatenates dozens), repeated operands. */
+  char big[4096];
+  int at = snprintf(big, sizeof big, "graph t opset 17 {\n input %%x: f32[1,2,3]\n input %%y: f32[1,1,3]\n"
+                                     " %%c: f32[1,40,3] = Concat(");
+  for (int i = 0; i < 20; i++) at += snprintf(big + at, sizeof big - (size_t)at, "%s%%%c", i ? ", " : "", i % 3 ? 'x' : 'y');
+  snprintf(big + at, sizeof big - (size_t)at, ") {axis=1} @cat\n output %%c\n}\n");
+  /* 7 y's (1 channel) and 13 x's (2 channels): 33 channels. */
+  char *dim = strstr(big, "f32[1,40,3]");
+  memcpy(dim, "f32[1,33,3]", 11);
+  CU_ASSERT_EQUAL(check_graph("cat20", big, NULL), 1);
 }
 
 /* Reshape / Flatten / Squeeze / Unsqueeze / Identity are aliases: no step, shared bytes. */
