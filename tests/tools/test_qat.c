@@ -73,11 +73,11 @@ static void test_short_run_evals(void)
   CU_ASSERT_PTR_NOT_NULL(strstr(rep, "\"act_range_momentum\": 0.99"));
   CU_ASSERT_PTR_NOT_NULL(strstr(rep, "\"layers\": 10"));
   /* the exact integer model (IR text) and the ONNX file both evaluate */
-  quantc(&p, "eval", f("q.qc"), "--data", "fashion-mnist", "--limit", "500", NORM, "--threads",
+  quantc(&p, "eval", f("q.qc"), "--data", "fashion-mnist", "--limit", "300", NORM, "--threads",
          "2", "--no-progress", NULL);
   CU_ASSERT_EQUAL(p.exit_code, 0);
   double acc = top1_of(p.out);
-  printf("\n    W4A4 QAT (256 images, 1 epoch), exact integer model: top-1 %.2f%% on 500\n", acc);
+  printf("\n    W4A4 QAT (256 images, 1 epoch), exact integer model: top-1 %.2f%% on 300\n", acc);
   CU_ASSERT(acc >= 80.0);
   qc_proc_free(&p);
   quantc(&p, "eval", f("q.onnx"), "--data", "fashion-mnist", "--limit", "200", NORM,
@@ -93,6 +93,41 @@ static void test_short_run_evals(void)
   CU_ASSERT_EQUAL(p.exit_code, 0);
   qc_proc_free(&p);
   CU_ASSERT_TRUE(exists(f("c_report.json")));
+}
+
+static bool same_file(const char *a, const char *b)
+{
+  FILE *x = fopen(a, "rb"), *y = fopen(b, "rb");
+  bool same = x && y;
+  while (same) {
+    int c = fgetc(x), d = fgetc(y);
+    same = c == d;
+    if (c == EOF) break;
+  }
+  if (x) fclose(x);
+  if (y) fclose(y);
+  return same;
+}
+
+/* Two epochs straight == one epoch, checkpoint, --resume: the checkpoint carries the ranges. */
+static void test_resume_equals_straight(void)
+{
+  char data[1300];
+  snprintf(data, sizeof data, "%s,%s", f("x.npy"), f("y.npy"));
+  qc_proc p;
+#define RUN(...)                                                                              \
+  quantc(&p, "finetune", EXAMPLE, "--qat", "w4a4", "--data", data, "--batch", "64", "--lr",    \
+         "0.002", "--calib-n", "64", "--limit", "128", NORM, "--no-progress", __VA_ARGS__,      \
+         NULL);                                                                               \
+  if (p.exit_code != 0) fprintf(stderr, "%s%s", qc_nz(p.out), qc_nz(p.err));                 \
+  CU_ASSERT_EQUAL_FATAL(p.exit_code, 0);                                                      \
+  qc_proc_free(&p)
+  RUN("--epochs", "2", "-o", f("straight.onnx"));
+  RUN("--epochs", "1", "--checkpoint", f("r.ckpt"), "-o", f("half.onnx"));
+  RUN("--epochs", "2", "--resume", f("r.ckpt"), "-o", f("resumed.onnx"));
+#undef RUN
+  CU_ASSERT_TRUE(same_file(f("straight.onnx"), f("resumed.onnx")));
+  CU_ASSERT_FALSE(same_file(f("half.onnx"), f("resumed.onnx")));
 }
 
 static void test_errors(void)
@@ -141,6 +176,7 @@ static void test_errors(void)
 
 static CU_TestInfo tests[] = {
     {"short W4A4 QAT run: integer model, report, eval", test_short_run_evals},
+    {"resume from a QAT checkpoint == straight run", test_resume_equals_straight},
     {"bad QAT options: exact messages, nothing written", test_errors},
     CU_TEST_INFO_NULL,
 };
