@@ -105,12 +105,52 @@ static void test_errors(void)
   cg_target_dispose(&t);
 }
 
+/* cg_emit_conv refuses what it does not compile, naming the layer. */
+static void test_emit_errors(void)
+{
+  cg_target t;
+  qc_err e = {0};
+  CU_ASSERT_EQUAL_FATAL(cg_target_x86_64("haswell", NULL, 3, &t, &e), QC_OK);
+  cg_module m;
+  CU_ASSERT_EQUAL_FATAL(cg_module_init(&m, &t, "err", &e), QC_OK);
+  int8_t w[8] = {0};
+  int32_t mult[2] = {1 << 30, 1 << 30}, shift[2] = {31, 31};
+  cg_conv_spec s = {.name = "c1", .n = 1, .c_in = 2, .h = 2, .w = 2, .c_out = 2, .oh = 2, .ow = 2,
+                    .kh = 1, .kw = 1, .stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 1,
+                    .group = 1, .x_dt = QC_DT_I16, .w_dt = QC_DT_I8, .y_dt = QC_DT_U8,
+                    .out_dt = QC_DT_U8, .wt = w, .mult = mult, .shift = shift, .qmax = 255};
+  cg_kernel k;
+  qc_err e1 = {0};
+  CU_ASSERT_EQUAL(cg_emit_conv(&m, &s, &k, &e1), QC_ERR_UNSUPPORTED);
+  CU_ASSERT_STRING_EQUAL(e1.msg, "node 'c1': integer conv of i16 x i8 is not compiled");
+  s.x_dt = QC_DT_U8, s.group = 3;
+  qc_err e2 = {0};
+  CU_ASSERT_EQUAL(cg_emit_conv(&m, &s, &k, &e2), QC_ERR_INVALID);
+  CU_ASSERT_STRING_EQUAL(e2.msg, "node 'c1': inconsistent conv geometry");
+  s.group = 1, s.y_dt = QC_DT_U16;
+  qc_err e3 = {0};
+  CU_ASSERT_EQUAL(cg_emit_conv(&m, &s, &k, &e3), QC_ERR_UNSUPPORTED);
+  CU_ASSERT_STRING_EQUAL(e3.msg, "node 'c1': integer conv output u16");
+  s.y_dt = QC_DT_U8, s.mult = NULL;
+  qc_err e4 = {0};
+  CU_ASSERT_EQUAL(cg_emit_conv(&m, &s, &k, &e4), QC_ERR_INVALID);
+  CU_ASSERT_STRING_EQUAL(e4.msg, "node 'c1': integer conv without mult/shift");
+  s.mult = mult;
+  qc_err e5 = {0};
+  CU_ASSERT_EQUAL(cg_emit_conv(&m, &s, &k, &e5), QC_OK);
+  CU_ASSERT_EQUAL(k.n_tasks, 1);
+  CU_ASSERT_EQUAL(k.macs, 16);
+  cg_module_dispose(&m);
+  cg_target_dispose(&t);
+}
+
 static CU_TestInfo tests[] = {
     {"x86-64 named CPUs", test_x86_named},
     {"x86-64 feature implications", test_x86_feature_implications},
     {"x86-64 native", test_x86_native},
     {"aarch64", test_aarch64},
     {"error messages", test_errors},
+    {"emitter error messages", test_emit_errors},
     CU_TEST_INFO_NULL,
 };
 static CU_SuiteInfo suites[] = {{"targets", NULL, NULL, NULL, NULL, tests}, CU_SUITE_INFO_NULL};
