@@ -39,6 +39,27 @@ def run(cmd):
     return r.stdout
 
 
+def untie_initializers(path):
+    """The exporter stores equal initial tensors (every BN's ones and zeros) once and feeds the
+    others through Identity nodes; training would then tie those parameters and running
+    statistics together. Give each Identity output its own copy instead."""
+    import onnx
+    m = onnx.load(path)
+    inits = {t.name: t for t in m.graph.initializer}
+    keep = []
+    for n in m.graph.node:
+        if n.op_type == "Identity" and n.input[0] in inits:
+            t = onnx.TensorProto()
+            t.CopyFrom(inits[n.input[0]])
+            t.name = n.output[0]
+            m.graph.initializer.append(t)
+        else:
+            keep.append(n)
+    del m.graph.node[:]
+    m.graph.node.extend(keep)
+    onnx.save(m, path)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quantc", default=os.path.join(ROOT, "build", "tools", "quantc"))
@@ -62,6 +83,7 @@ def main():
     init = tfr.FashionResNet()
     init_onnx = os.path.join(a.out, "init.onnx")
     tfr.export_onnx(init, init_onnx)
+    untie_initializers(init_onnx)
     state0 = {k: v.clone() for k, v in init.state_dict().items()}
     img = tfr.read_idx(os.path.join(tfr.DATA_DIR, "train-images-idx3-ubyte.gz"))[:n]
     np.save(os.path.join(a.out, "x.npy"), img)
