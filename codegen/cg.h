@@ -57,10 +57,10 @@ typedef struct {
   const char *name;
   uint32_t implies;
 } cg_feature;
-/* opt_level 0..3 (< 0 or > 3: 3) as LLVM's code generation level. */
-LLVMCodeGenOptLevel cg_opt_level(int opt_level);
 qc_status cg_features_resolve(const cg_feature *tab, int n, uint32_t base, const char *features,
                               uint32_t *out, qc_err *e);
+/* opt_level 0..3 (< 0 or > 3: 3) as LLVM's code generation level. */
+LLVMCodeGenOptLevel cg_opt_level(int opt_level);
 
 /* ---- the module (cg_module.c) ------------------------------------------------------------ */
 
