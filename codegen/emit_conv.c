@@ -51,6 +51,9 @@ typedef struct {
   uint8_t act_xor;   /* applied to 8-bit activations: 0 or 0x80 */
   LLVMTypeRef wt, vt;/* word type (f32 / i32) and <VL x wt> */
   LLVMValueRef arena, weights, scratch;
+  /* Offsets and residual constants as the shared body's arguments (see cg_emit_conv):
+     x, y, res, w, bias, mult, shift (i64), rmult[0..1], rshift[0..1] (i32). */
+  LLVMValueRef ox, oy, ores, ow, obias, omult, oshift, rm[2], rs[2];
   cg_module *m;
 } cv;
 
@@ -106,10 +109,11 @@ static LLVMValueRef gep(cg_module *m, LLVMTypeRef et, LLVMValueRef p, LLVMValueR
   return LLVMBuildGEP2(m->b, et, p, &idx, 1, "");
 }
 
-/* Typed pointer: base (i8*) + byte offset (constant) cast to et*. */
-static LLVMValueRef tptr(cg_module *m, LLVMValueRef base, int64_t off, LLVMTypeRef et)
+/* Typed pointer: base (i8*) + byte offset (a value) cast to et*. */
+static LLVMValueRef vptr(cg_module *m, LLVMValueRef base, LLVMValueRef off, LLVMTypeRef et)
 {
-  return cg_ptr_at(m, base, off, et);
+  LLVMValueRef p = LLVMBuildInBoundsGEP2(m->b, m->i8, base, &off, 1, "");
+  return LLVMBuildBitCast(m->b, p, LLVMPointerType(et, 0), "");
 }
 
 static LLVMValueRef load_al(cg_module *m, LLVMTypeRef t, LLVMValueRef p, unsigned align)
@@ -389,7 +393,7 @@ static void emit_im2col(cv *c, LLVMValueRef n, LLVMValueRef g, LLVMValueRef p0)
   LLVMTypeRef et = elem_type(c), xt = dt_type(m, s->x_dt);
   const int64_t L = c->kgs; /* elements between consecutive pixels of one k */
   LLVMValueRef col = LLVMBuildBitCast(b, c->scratch, LLVMPointerType(et, 0), "");
-  LLVMValueRef x = tptr(m, c->arena, s->x_off, xt);
+  LLVMValueRef x = vptr(m, c->arena, c->ox, xt);
   int64_t khw = s->kh * s->kw, OW = s->ow;
   LLVMValueRef I0 = cg_i64c(m, 0);
   LLVMValueRef pend = imin(m, LLVMBuildAdd(b, p0, cg_i64c(m, c->NB), ""), cg_i64c(m, c->P));
@@ -463,7 +467,7 @@ static void emit_pack_rows(cv *c, LLVMValueRef r0, LLVMValueRef nrows)
   const cg_conv_spec *s = c->s;
   LLVMTypeRef et = elem_type(c), xt = dt_type(m, s->x_dt);
   LLVMValueRef a = LLVMBuildBitCast(m->b, c->scratch, LLVMPointerType(et, 0), "");
-  LLVMValueRef x = tptr(m, c->arena, s->x_off, xt);
+  LLVMValueRef x = vptr(m, c->arena, c->ox, xt);
   LLVMValueRef zero = zero_elem(c);
   cg_loop li;
   LLVMValueRef i = cg_loop_begin(m, &li, cg_i64c(m, 0), nrows, 1, "i");
@@ -589,10 +593,10 @@ typedef struct {
 } cv_tile;
 
 /* Per channel parameter for row r / vector v: a broadcast (conv) or a vector of VL channels. */
-static LLVMValueRef chan_param(cv *c, int64_t off, LLVMTypeRef et, LLVMValueRef chan, LLVMValueRef r, int v)
+static LLVMValueRef chan_param(cv *c, LLVMValueRef off, LLVMTypeRef et, LLVMValueRef chan, LLVMValueRef r, int v)
 {
   cg_module *m = c->m;
-  LLVMValueRef base = tptr(m, c->weights, off, et);
+  LLVMValueRef base = vptr(m, c->weights, off, et);
   if (c->gemm) {
     LLVMValueRef p = gep(m, et, base, LLVMBuildAdd(m->b, chan, cg_i64c(m, (int64_t)v * c->VL), ""));
     p = LLVMBuildBitCast(m->b, p, LLVMPointerType(LLVMVectorType(et, (unsigned)c->VL), 0), "");
@@ -662,8 +666,8 @@ static void emit_epilogue(cv *c, const cv_tile *tl, LLVMValueRef acc, bool maske
   const cg_conv_spec *s = c->s;
   LLVMTypeRef v32 = LLVMVectorType(m->i32, (unsigned)c->VL);
   LLVMTypeRef yt = dt_type(m, s->out_dt), rt = s->has_res ? dt_type(m, s->res_dt) : NULL;
-  LLVMValueRef y = tptr(m, c->arena, s->y_off, yt);
-  LLVMValueRef res = s->has_res ? tptr(m, c->arena, s->res_off, rt) : NULL;
+  LLVMValueRef y = vptr(m, c->arena, c->oy, yt);
+  LLVMValueRef res = s->has_res ? vptr(m, c->arena, c->ores, rt) : NULL;
   LLVMValueRef mask[CV_MAX_NV] = {0};
   if (masked) {
     LLVMValueRef lane[64];
@@ -693,16 +697,16 @@ static void emit_epilogue(cv *c, const cv_tile *tl, LLVMValueRef acc, bool maske
         }
         out = a;
       } else {
-        LLVMValueRef mu = chan_param(c, c->mult_off, m->i32, tl->chan, r, v);
-        LLVMValueRef sh = chan_param(c, c->shift_off, m->i32, tl->chan, r, v);
+        LLVMValueRef mu = chan_param(c, c->omult, m->i32, tl->chan, r, v);
+        LLVMValueRef sh = chan_param(c, c->oshift, m->i32, tl->chan, r, v);
         LLVMValueRef q = clamp64(c, cg_requant(m, a, mu, sh), s->qmin, s->qmax);
         if (s->has_res) {
           LLVMValueRef q32 = LLVMBuildTrunc(m->b, q, v32, "");
           LLVMValueRef r32 = widen32(c, vload(c, res, rt, idx, mask[v]), s->res_dt);
-          LLVMValueRef za = cg_requant(m, q32, splat(m, cg_i32c(m, s->rmult[0]), c->VL),
-                                       splat(m, cg_i32c(m, s->rshift[0]), c->VL));
-          LLVMValueRef zb = cg_requant(m, r32, splat(m, cg_i32c(m, s->rmult[1]), c->VL),
-                                       splat(m, cg_i32c(m, s->rshift[1]), c->VL));
+          LLVMValueRef za = cg_requant(m, q32, splat(m, c->rm[0], c->VL),
+                                       splat(m, c->rs[0], c->VL));
+          LLVMValueRef zb = cg_requant(m, r32, splat(m, c->rm[1], c->VL),
+                                       splat(m, c->rs[1], c->VL));
           q = clamp64(c, LLVMBuildAdd(m->b, za, zb, ""), s->rqmin, s->rqmax);
         }
         out = LLVMBuildTrunc(m->b, q, LLVMVectorType(yt, (unsigned)c->VL), "");
@@ -719,7 +723,7 @@ static void emit_tile(cv *c, const cv_tile *tl)
   const int mr = tl->mr, NV = c->NV;
   LLVMValueRef acc[CV_MAX_MR][CV_MAX_NV];
   for (int r = 0; r < mr; r++)
-    for (int v = 0; v < NV; v++) acc[r][v] = chan_param(c, c->bias_off, c->wt, tl->chan, cg_i64c(m, r), v);
+    for (int v = 0; v < NV; v++) acc[r][v] = chan_param(c, c->obias, c->wt, tl->chan, cg_i64c(m, r), v);
   LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(m->b));
   LLVMBasicBlockRef pre = LLVMGetInsertBlock(m->b);
   LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(m->ctx, fn, "k.body");
@@ -798,7 +802,7 @@ static void emit_conv_tiles(cv *c, LLVMValueRef n, LLVMValueRef g, LLVMValueRef 
   LLVMValueRef chan = LLVMBuildAdd(m->b, LLVMBuildMul(m->b, g, cg_i64c(m, c->cout_g), ""), co, "");
   cv_tile tl = {0};
   tl.mr = mr;
-  tl.a = gep(m, c->wt, tptr(m, c->weights, c->w_off, c->wt), LLVMBuildMul(m->b, chan, cg_i64c(m, c->Kg), ""));
+  tl.a = gep(m, c->wt, vptr(m, c->weights, c->ow, c->wt), LLVMBuildMul(m->b, chan, cg_i64c(m, c->Kg), ""));
   tl.b = gep(m, c->wt, LLVMBuildBitCast(m->b, c->scratch, LLVMPointerType(c->wt, 0), ""), pt);
   tl.ldc = c->P;
   tl.chan = chan;
@@ -856,7 +860,7 @@ static void emit_gemm_tiles(cv *c, LLVMValueRef row, LLVMValueRef aword, LLVMVal
   cv_tile tl = {0};
   tl.mr = mr;
   tl.a = gep(m, c->wt, LLVMBuildBitCast(m->b, c->scratch, LLVMPointerType(c->wt, 0), ""), aword);
-  tl.b = gep(m, c->wt, tptr(m, c->weights, c->w_off, c->wt), j);
+  tl.b = gep(m, c->wt, vptr(m, c->weights, c->ow, c->wt), j);
   tl.ldc = s->c_out;
   tl.chan = j;
   tl.ybase = LLVMBuildAdd(m->b, LLVMBuildMul(m->b, row, cg_i64c(m, s->c_out), ""), j, "");
@@ -895,26 +899,105 @@ static void emit_gemm_task(cv *c, LLVMValueRef t)
   }
 }
 
-qc_status cg_emit_conv(cg_module *m, const cg_conv_spec *s, cg_kernel *k, qc_err *e)
+/* The shared body's name: every spec field the code depends on, offsets and residual
+   constants excepted (they are arguments). Equal names mean identical bodies. */
+static void body_name(const cv *c, char *buf, size_t n)
 {
-  cv c;
-  qc_status st = plan(m, s, &c, e);
-  if (st) return st;
-  if ((st = pack(&c, e))) return st;
-  LLVMValueRef prm[5];
-  LLVMValueRef fn = cg_kernel_begin(m, s->name, prm);
+  const cg_conv_spec *s = c->s;
+  uint32_t lo, hi;
+  memcpy(&lo, &s->lo, 4);
+  memcpy(&hi, &s->hi, 4);
+  snprintf(buf, n,
+           "qcb_%d_%d_%d_%d_%d_%d_n%lld_c%lld_%lldx%lld_o%lld_%lldx%lld_k%lldx%lld_s%lldx%lld_d%lldx%lld_"
+           "p%lldx%lld_g%lld_%08x_%08x_q%d_%d_r%d_%d",
+           (int)s->x_dt, (int)s->w_dt, (int)s->y_dt, (int)s->out_dt, s->has_res ? (int)s->res_dt : -1,
+           (int)c->kind, (long long)s->n, (long long)s->c_in, (long long)s->h, (long long)s->w,
+           (long long)s->c_out, (long long)s->oh, (long long)s->ow, (long long)s->kh, (long long)s->kw,
+           (long long)s->stride_h, (long long)s->stride_w, (long long)s->dil_h, (long long)s->dil_w,
+           (long long)s->pad_t, (long long)s->pad_l, (long long)s->group, (unsigned)lo, (unsigned)hi,
+           c->is_int ? s->qmin : 0, c->is_int ? s->qmax : 0, s->has_res ? s->rqmin : 0,
+           s->has_res ? s->rqmax : 0);
+}
+
+#define CV_BODY_ARGS 16
+
+/* The body: void(i8* arena, i8* weights, i8* scratch, i64 t0, i64 t1, i64 x_off, i64 y_off,
+   i64 res_off, i64 w_off, i64 bias_off, i64 mult_off, i64 shift_off, i32 rmult0, i32 rmult1,
+   i32 rshift0, i32 rshift1). */
+static LLVMTypeRef body_type(cg_module *m)
+{
+  LLVMTypeRef pt[CV_BODY_ARGS];
+  for (int i = 0; i < CV_BODY_ARGS; i++) pt[i] = i < 3 ? m->ptr : i < 12 ? m->i64 : m->i32;
+  return LLVMFunctionType(LLVMVoidTypeInContext(m->ctx), pt, CV_BODY_ARGS, 0);
+}
+
+static void add_enum_attr(cg_module *m, LLVMValueRef fn, unsigned idx, const char *kind, uint64_t val)
+{
+  unsigned k = LLVMGetEnumAttributeKindForName(kind, strlen(kind));
+  LLVMAddAttributeAtIndex(fn, idx, LLVMCreateEnumAttribute(m->ctx, k, val));
+}
+
+static void vec_width_attr(cg_module *m, LLVMValueRef fn)
+{
   if (m->t->vec_bytes == 64) {
     /* Keep 512-bit vectors whole on CPUs tuned to prefer 256 bits (as clang does for zmm
        intrinsics). */
     LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
                             LLVMCreateStringAttribute(m->ctx, "min-legal-vector-width", 22, "512", 3));
   }
-  c.arena = prm[0], c.weights = prm[1], c.scratch = prm[2];
+}
+
+static LLVMValueRef emit_body(cv *c, const char *name)
+{
+  cg_module *m = c->m;
+  LLVMValueRef fn = LLVMAddFunction(m->mod, name, body_type(m));
+  LLVMSetLinkage(fn, LLVMInternalLinkage);
+  add_enum_attr(m, fn, LLVMAttributeFunctionIndex, "nounwind", 0);
+  /* one copy of the code however many layers call it */
+  add_enum_attr(m, fn, LLVMAttributeFunctionIndex, "noinline", 0);
+  for (unsigned i = 1; i <= 3; i++) {
+    add_enum_attr(m, fn, i, "noalias", 0);
+    add_enum_attr(m, fn, i, "align", QCA_ALIGN);
+  }
+  vec_width_attr(m, fn);
+  LLVMPositionBuilderAtEnd(m->b, LLVMAppendBasicBlockInContext(m->ctx, fn, "entry"));
+  LLVMValueRef *o[] = {&c->ox, &c->oy, &c->ores, &c->ow, &c->obias, &c->omult, &c->oshift,
+                       &c->rm[0], &c->rm[1], &c->rs[0], &c->rs[1]};
+  for (unsigned i = 0; i < 11; i++) *o[i] = LLVMGetParam(fn, 5 + i);
+  c->arena = LLVMGetParam(fn, 0), c->weights = LLVMGetParam(fn, 1), c->scratch = LLVMGetParam(fn, 2);
   cg_loop lt;
-  LLVMValueRef t = cg_loop_begin(m, &lt, prm[3], prm[4], 1, "t");
-  if (c.gemm) emit_gemm_task(&c, t);
-  else emit_conv_task(&c, t);
+  LLVMValueRef t = cg_loop_begin(m, &lt, LLVMGetParam(fn, 3), LLVMGetParam(fn, 4), 1, "t");
+  if (c->gemm) emit_gemm_task(c, t);
+  else emit_conv_task(c, t);
   cg_loop_end(m, &lt);
+  LLVMBuildRetVoid(m->b);
+  return fn;
+}
+
+/* Layers with the same geometry, dtypes and epilogue share one body (ResNet-50: 53 convs, about
+   20 bodies); each layer's kernel is a wrapper calling it with its offsets. LLVM's time is
+   per body, so this is most of the compile time saved. */
+qc_status cg_emit_conv(cg_module *m, const cg_conv_spec *s, cg_kernel *k, qc_err *e)
+{
+  cv c;
+  qc_status st = plan(m, s, &c, e);
+  if (st) return st;
+  if ((st = pack(&c, e))) return st;
+  char name[512];
+  body_name(&c, name, sizeof name);
+  LLVMValueRef body = LLVMGetNamedFunction(m->mod, name);
+  if (!body) body = emit_body(&c, name);
+  LLVMValueRef prm[5];
+  LLVMValueRef fn = cg_kernel_begin(m, s->name, prm);
+  vec_width_attr(m, fn);
+  LLVMValueRef args[CV_BODY_ARGS];
+  for (int i = 0; i < 5; i++) args[i] = prm[i];
+  const int64_t offs[7] = {s->x_off, s->y_off, s->has_res ? s->res_off : 0, c.w_off, c.bias_off,
+                           c.mult_off, c.shift_off};
+  for (int i = 0; i < 7; i++) args[5 + i] = cg_i64c(m, offs[i]);
+  const int32_t rc[4] = {s->rmult[0], s->rmult[1], s->rshift[0], s->rshift[1]};
+  for (int i = 0; i < 4; i++) args[12 + i] = cg_i32c(m, s->has_res && c.is_int ? rc[i] : 0);
+  LLVMBuildCall2(m->b, body_type(m), body, args, CV_BODY_ARGS, "");
   LLVMBuildRetVoid(m->b);
   k->fn = fn;
   if (c.gemm) {
