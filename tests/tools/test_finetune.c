@@ -12,22 +12,8 @@
 
 static const char *dir;
 
-static char *f(const char *name)
-{
-  static char buf[8][600];
-  static int k;
-  char *b = buf[k++ % 8];
-  snprintf(b, 600, "%s/%s", dir, name);
-  return b;
-}
+static char *f(const char *name) { return qc_path_in(dir, name); }
 
-/* Runs quantc with the NULL-terminated arguments. */
-
-static bool exists(const char *path)
-{
-  struct stat st;
-  return stat(path, &st) == 0;
-}
 
 /* The loss column of the CSV rows whose test_acc column is `with_test` (non-empty or empty). */
 static int read_losses(const char *path, bool with_test, double *loss, int cap)
@@ -107,7 +93,7 @@ static void test_fashion_epoch_and_resume(void)
   CU_ASSERT_EQUAL(p.exit_code, 0);
   CU_ASSERT_PTR_NOT_NULL(strstr(p.out, "test top-1 "));
   qc_proc_free(&p);
-  CU_ASSERT_TRUE(exists(f("fm.onnx")));
+  CU_ASSERT_TRUE(qc_exists(f("fm.onnx")));
 
   /* 2 steps + resume 2 steps == 4 steps: identical weights and logged losses. */
   quantc(&p, "finetune", EXAMPLE, "--data", "fashion-mnist", NORM, "--limit", "256", "--batch",
@@ -116,7 +102,7 @@ static void test_fashion_epoch_and_resume(void)
          f("half.onnx"), NULL);
   CU_ASSERT_EQUAL(p.exit_code, 0);
   qc_proc_free(&p);
-  CU_ASSERT_TRUE(exists(f("ck.onnx")) && exists(f("ck.onnx.state")));
+  CU_ASSERT_TRUE(qc_exists(f("ck.onnx")) && qc_exists(f("ck.onnx.state")));
   quantc(&p, "finetune", EXAMPLE, "--data", "fashion-mnist", NORM, "--limit", "256", "--batch",
          "32", "--lr", "0.01", "--optimizer", "adamw", "--augment", "--seed", "3", "--threads",
          "2", "--max-steps", "4", "--resume", f("ck.onnx"), "--log", f("r.csv"), "-o",
@@ -153,7 +139,7 @@ static void test_fashion_epoch_and_resume(void)
   snprintf(msg, sizeof msg, "quantc: error: %s.state: checksum mismatch (corrupt checkpoint)\n",
            f("ck.onnx"));
   CU_ASSERT_STRING_EQUAL(p.err, msg);
-  CU_ASSERT_FALSE(exists(f("bad.onnx")));
+  CU_ASSERT_FALSE(qc_exists(f("bad.onnx")));
   qc_proc_free(&p);
 }
 
@@ -216,8 +202,8 @@ static void test_errors(void)
            f("noparam.onnx"));
   CU_ASSERT_STRING_EQUAL(p.err, msg);
   qc_proc_free(&p);
-  CU_ASSERT_FALSE(exists(f("never.onnx")));
-  CU_ASSERT_FALSE(exists(f("never.onnx.tmp")));
+  CU_ASSERT_FALSE(qc_exists(f("never.onnx")));
+  CU_ASSERT_FALSE(qc_exists(f("never.onnx.tmp")));
 }
 
 /* SIGINT mid-run: exit 130 with a message, a checkpoint that resumes, no OUT. */
@@ -263,9 +249,9 @@ static void test_sigint(void)
   close(fd);
   CU_ASSERT_PTR_NOT_NULL(err ? strstr(err, "quantc: interrupted at step ") : NULL);
   free(err);
-  CU_ASSERT_FALSE(exists(f("int_out.onnx")));
-  CU_ASSERT_TRUE(exists(f("int.onnx")) && exists(f("int.onnx.state")));
-  CU_ASSERT_FALSE(exists(f("int.onnx.tmp")) || exists(f("int.onnx.state.tmp")));
+  CU_ASSERT_FALSE(qc_exists(f("int_out.onnx")));
+  CU_ASSERT_TRUE(qc_exists(f("int.onnx")) && qc_exists(f("int.onnx.state")));
+  CU_ASSERT_FALSE(qc_exists(f("int.onnx.tmp")) || qc_exists(f("int.onnx.state.tmp")));
   qc_proc p;
   quantc(&p, "finetune", EXAMPLE, "--data", data, "--epochs", "1", "--threads", "1",
          "--resume", f("int.onnx"), "-o",

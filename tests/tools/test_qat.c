@@ -12,20 +12,8 @@
 
 static const char *dir;
 
-static char *f(const char *name)
-{
-  static char buf[8][600];
-  static int k;
-  char *b = buf[k++ % 8];
-  snprintf(b, 600, "%s/%s", dir, name);
-  return b;
-}
+static char *f(const char *name) { return qc_path_in(dir, name); }
 
-static bool exists(const char *path)
-{
-  struct stat st;
-  return stat(path, &st) == 0;
-}
 
 static int setup(void)
 {
@@ -60,8 +48,8 @@ static void test_short_run_evals(void)
   CU_ASSERT_EQUAL_FATAL(p.exit_code, 0);
   CU_ASSERT_PTR_NOT_NULL(strstr(p.out, "wrote "));
   qc_proc_free(&p);
-  CU_ASSERT_TRUE(exists(f("q.onnx")));
-  CU_ASSERT_TRUE(exists(f("q.json")));
+  CU_ASSERT_TRUE(qc_exists(f("q.onnx")));
+  CU_ASSERT_TRUE(qc_exists(f("q.json")));
   /* the report: scheme, 10 layers with the first conv and last FC at 8 bits */
   FILE *fp = fopen(f("q.json"), "r");
   CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
@@ -92,7 +80,7 @@ static void test_short_run_evals(void)
   if (p.exit_code != 0) fprintf(stderr, "%s%s", qc_nz(p.out), qc_nz(p.err));
   CU_ASSERT_EQUAL(p.exit_code, 0);
   qc_proc_free(&p);
-  CU_ASSERT_TRUE(exists(f("c_report.json")));
+  CU_ASSERT_TRUE(qc_exists(f("c_report.json")));
 }
 
 static bool same_file(const char *a, const char *b)
@@ -170,8 +158,8 @@ static void test_errors(void)
     CU_ASSERT_STRING_EQUAL(p.err, msg);
     qc_proc_free(&p);
   }
-  CU_ASSERT_FALSE(exists(f("never.onnx")));
-  CU_ASSERT_FALSE(exists(f("never.json")));
+  CU_ASSERT_FALSE(qc_exists(f("never.onnx")));
+  CU_ASSERT_FALSE(qc_exists(f("never.json")));
 }
 
 static CU_TestInfo tests[] = {

@@ -182,6 +182,22 @@ QC_UNUSED static void qc_run_quantc(qc_proc *p, int timeout_s, ...)
 
 QC_UNUSED static const char *qc_nz(const char *s) { return s ? s : "(null)"; }
 
+/* dir/name in one of 8 rotating buffers, so several may appear in one argument list. */
+QC_UNUSED static char *qc_path_in(const char *dir, const char *name)
+{
+  static char buf[8][600];
+  static int k;
+  char *b = buf[k++ % 8];
+  snprintf(b, sizeof buf[0], "%s/%s", dir, name);
+  return b;
+}
+
+QC_UNUSED static bool qc_exists(const char *path)
+{
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
 /* Exit code and a fragment of stdout or stderr, printing both streams when either is off. */
 #define QC_EXPECT(p, code, stream, frag)                                                  \
   do {                                                                                    \
